@@ -1,0 +1,45 @@
+"""Writing business events into the audit log. Services call these inside their own transaction."""
+
+from typing import Any
+
+from auditlog.context import auditlog_value
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from audit.events import AuditEvent
+from audit.models import AuditLogEntry
+
+
+def _context() -> dict[str, Any]:
+    try:
+        return auditlog_value.get()
+    except LookupError:
+        return {}
+
+
+def audit_event_record(
+    *,
+    event: AuditEvent,
+    actor: Any | None,
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+    remote_addr: str | None = None,
+) -> AuditLogEntry:
+    """Record one business event. ``target`` is the object concerned (the user for sign-in events);
+    ``data`` must hold no personal data beyond identifiers (never a My Number)."""
+    context = _context()
+    subject = target if target is not None else actor
+    if subject is None:
+        raise ValueError("an audit event needs a target or an actor")
+    actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return AuditLogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(subject),
+        object_pk=str(subject.pk),
+        object_id=subject.pk if isinstance(subject.pk, int) else None,
+        object_repr=str(subject),
+        action=AuditLogEntry.Action.EVENT,
+        event=event,
+        actor=actor_obj,
+        remote_addr=remote_addr or context.get("remote_addr"),
+        additional_data=data or None,
+    )

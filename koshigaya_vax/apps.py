@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class KoshigayaAdminConfig(AdminConfig):
+    default_site = "koshigaya_vax.admin.KoshigayaAdminSite"

@@ -1,0 +1,34 @@
+"""Permission catalog of records and the named predicates views and APIs use."""
+
+from typing import Any
+
+from accounts.roles import Role
+
+VIEW_RESIDENT = "records.view_resident"
+VIEW_RECORD = "records.view_vaccinationrecord"
+ADD_RECORD = "records.add_vaccinationrecord"
+CHANGE_RECORD = "records.change_vaccinationrecord"
+VIEW_CLINIC = "records.view_clinic"
+VIEW_VACCINE = "records.view_vaccine"
+
+ROLE_PERMISSIONS = {
+    Role.STAFF: {VIEW_RESIDENT, VIEW_RECORD, ADD_RECORD, CHANGE_RECORD, VIEW_CLINIC, VIEW_VACCINE},
+    Role.ADMINISTRATOR: {
+        VIEW_CLINIC, VIEW_VACCINE,
+        "records.add_clinic", "records.change_clinic", "records.add_vaccine", "records.change_vaccine",
+    },
+    Role.CLINIC: set(),
+    Role.AUDITOR: set(),
+}
+
+
+def can_view_resident(user: Any) -> bool:
+    return bool(user.has_perm(VIEW_RESIDENT))
+
+
+def can_change_record(user: Any) -> bool:
+    return bool(user.has_perm(CHANGE_RECORD))
+
+
+def can_add_record(user: Any) -> bool:
+    return bool(user.has_perm(ADD_RECORD))

@@ -1,0 +1,142 @@
+"""State changes of residents and vaccination records. Every write names its actor, validates with
+full_clean() and runs in one transaction; django-auditlog records the field diff with that actor."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from auditlog.context import set_actor
+from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+
+from records.crypto import encrypt_my_number, my_number_blind_index
+from records.models import (
+    Clinic,
+    RecordSource,
+    Resident,
+    ResidencyStatus,
+    VaccinationRecord,
+    Vaccine,
+)
+from records.rules.kana import kana_key, name_key, normalize_kana
+from records.rules.mynumber import MyNumberError, normalize_my_number
+
+# The 16 items (and the place text for pre-move-in doses) that staff may set on a record.
+RECORD_FIELDS = (
+    "vaccinated_on", "clinic", "place_text", "age_at_vaccination", "billing_month", "examination_category",
+    "lot_number", "vaccine", "before_move_in", "screening_doctor", "vaccinating_doctor", "payment_category",
+    "fee_yen", "dose_ml", "remarks1", "remarks2", "remarks3",
+)
+
+
+def _set_my_number(resident: Resident, raw: str | None) -> None:
+    if not raw:
+        resident.my_number_ciphertext = ""
+        resident.my_number_index = None
+        return
+    try:
+        value = normalize_my_number(raw)
+    except MyNumberError as exc:
+        raise ValidationError({"my_number": exc.message}, code=exc.code) from None
+    resident.my_number_ciphertext = encrypt_my_number(value)
+    resident.my_number_index = my_number_blind_index(value)
+
+
+def _save_unique(obj: Any, *, duplicate_message: str, duplicate_field: str = "__all__") -> None:
+    """Save inside a savepoint so a unique-constraint race surfaces as a ValidationError."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise ValidationError({duplicate_field: duplicate_message}, code="duplicate") from None
+
+
+@transaction.atomic
+def resident_create(
+    *,
+    actor: Any,
+    address_number: str,
+    name: str,
+    name_kana: str,
+    sex: int,
+    birth_date: date,
+    address: str,
+    my_number: str | None = None,
+    postal_code: str = "",
+    address_detail: str = "",
+    phone: str = "",
+    residency_status: str = ResidencyStatus.RESIDENT,
+    moved_in_on: date | None = None,
+    moved_out_on: date | None = None,
+    died_on: date | None = None,
+) -> Resident:
+    resident = Resident(
+        address_number=address_number, name=name.strip(), name_kana=normalize_kana(name_kana),
+        sex=sex, birth_date=birth_date, address=address, postal_code=postal_code,
+        address_detail=address_detail, phone=phone, residency_status=residency_status,
+        moved_in_on=moved_in_on, moved_out_on=moved_out_on, died_on=died_on,
+    )
+    resident.kana_key = kana_key(resident.name_kana)
+    resident.name_key = name_key(resident.name)
+    _set_my_number(resident, my_number)
+    resident.full_clean(exclude=["my_number_index"])
+    if resident.my_number_index and Resident.objects.filter(my_number_index=resident.my_number_index).exists():
+        raise ValidationError({"my_number": "この個人番号は別の宛名に登録されています。"}, code="duplicate")
+    with set_actor(actor):
+        _save_unique(resident, duplicate_message="この宛名は既に登録されています。")
+    return resident
+
+
+@transaction.atomic
+def vaccination_record_create(
+    *,
+    actor: Any,
+    resident: Resident,
+    vaccine: Vaccine,
+    vaccinated_on: date,
+    age_at_vaccination: int,
+    billing_month: date,
+    examination_category: int,
+    screening_doctor: str,
+    payment_category: int,
+    fee_yen: int,
+    dose_ml: Decimal,
+    clinic: Clinic | None = None,
+    place_text: str = "",
+    lot_number: str = "",
+    before_move_in: bool = False,
+    vaccinating_doctor: str = "",
+    remarks1: str = "",
+    remarks2: str = "",
+    remarks3: str = "",
+    source: str = RecordSource.MANUAL,
+) -> VaccinationRecord:
+    record = VaccinationRecord(
+        resident=resident, vaccine=vaccine, vaccinated_on=vaccinated_on,
+        age_at_vaccination=age_at_vaccination, billing_month=billing_month,
+        examination_category=examination_category, screening_doctor=screening_doctor,
+        payment_category=payment_category, fee_yen=fee_yen, dose_ml=dose_ml, clinic=clinic,
+        place_text=place_text, lot_number=lot_number.upper(), before_move_in=before_move_in,
+        vaccinating_doctor=vaccinating_doctor, remarks1=remarks1, remarks2=remarks2, remarks3=remarks3,
+        source=source, created_by=actor, updated_by=actor,
+    )
+    record.full_clean()
+    with set_actor(actor):
+        _save_unique(record, duplicate_message="同じ接種記録（接種日・ワクチン・診察区分）が既に登録されています。")
+    return record
+
+
+@transaction.atomic
+def vaccination_record_update(*, actor: Any, record: VaccinationRecord, data: dict[str, Any]) -> VaccinationRecord:
+    """Correct a record. Only the 16 items may change; the resident, source and creator never do."""
+    unknown = set(data) - set(RECORD_FIELDS)
+    if unknown:
+        raise ValidationError({"__all__": "変更できない項目が含まれています。"}, code="unknown_fields")
+    record = VaccinationRecord.objects.select_for_update().get(pk=record.pk)
+    for field, value in data.items():
+        setattr(record, field, value.upper() if field == "lot_number" and isinstance(value, str) else value)
+    record.updated_by = actor
+    record.full_clean()
+    with set_actor(actor):
+        _save_unique(record, duplicate_message="同じ接種記録（接種日・ワクチン・診察区分）が既に登録されています。")
+    return record
