@@ -62,7 +62,7 @@ class AccessPolicyMiddleware:
         if not user.is_verified():  # type: ignore[union-attr]
             return redirect("accounts:otp_verify")
         match = request.resolver_match
-        if policy == SIGNED_IN or (match is not None and match.namespace == "admin"):
+        if policy == SIGNED_IN or (match is not None and "admin" in match.app_names):
             return None  # the OTP admin site checks is_staff and the verified device itself
         if permission is None or not user.has_perm(permission):
             raise PermissionDenied

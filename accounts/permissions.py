@@ -12,7 +12,8 @@ MANAGE_USERS = "accounts.change_user"
 
 ROLE_PERMISSIONS = {
     Role.STAFF: {VIEW_API_DOCS},
-    Role.ADMINISTRATOR: {VIEW_API_DOCS, MANAGE_USERS, "accounts.add_user", "accounts.view_user"},
+    Role.ADMINISTRATOR: {VIEW_API_DOCS, MANAGE_USERS, "accounts.add_user", "accounts.view_user",
+                         "accounts.view_backupcodedevice"},
 }
 
 

@@ -14,3 +14,4 @@ class AuditEvent(models.TextChoices):
     OTP_DEVICE_ENROLLED = "auth.otp_enrolled", _("認証アプリ登録")
     BACKUP_CODES_ISSUED = "auth.backup_codes_issued", _("バックアップコード発行")
     SESSION_EXPIRED = "auth.session_expired", _("セッション期限切れ")
+    MY_NUMBER_REKEYED = "records.my_number_rekeyed", _("個人番号の暗号鍵更新")

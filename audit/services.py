@@ -2,19 +2,12 @@
 
 from typing import Any
 
-from auditlog.context import auditlog_value
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from audit.context import current_context
 from audit.events import AuditEvent
 from audit.models import AuditLogEntry
-
-
-def _context() -> dict[str, Any]:
-    try:
-        return auditlog_value.get()
-    except LookupError:
-        return {}
 
 
 def audit_event_record(
@@ -27,7 +20,7 @@ def audit_event_record(
 ) -> AuditLogEntry:
     """Record one business event. ``target`` is the object concerned (the user for sign-in events);
     ``data`` must hold no personal data beyond identifiers (never a My Number)."""
-    context = _context()
+    context = current_context()
     subject = target if target is not None else actor
     if subject is None:
         raise ValueError("an audit event needs a target or an actor")

@@ -170,6 +170,9 @@ class RecordSource(models.TextChoices):
     APPLICATION = "application", _("申請")
 
 
+DUPLICATE_RECORD_MESSAGE = _("同じ接種記録（接種日・ワクチン・診察区分）が既に登録されています。")
+
+
 class VaccinationRecord(BaseModel):
     """One vaccination event (or screening without vaccination) with the 16 items, in the seed's order."""
 
@@ -211,6 +214,7 @@ class VaccinationRecord(BaseModel):
             models.UniqueConstraint(
                 fields=["resident", "vaccinated_on", "vaccine", "examination_category"],
                 name="record_one_per_event",
+                violation_error_message=DUPLICATE_RECORD_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=~Q(examination_category=ExaminationCategory.SCREENING_ONLY)
@@ -235,6 +239,11 @@ class VaccinationRecord(BaseModel):
     def __str__(self) -> str:
         # Ids only: auditlog calls this on every save and must not trigger queries or show personal data.
         return f"接種記録 #{self.pk} ({self.vaccinated_on.isoformat()})"
+
+    def get_additional_data(self) -> dict[str, str] | None:
+        """Extra context django-auditlog stores with this record's entries (a deletion's reason)."""
+        reason = getattr(self, "audit_reason", "")
+        return {"reason": reason} if reason else None
 
     def clean(self) -> None:
         """Cross-field rules, shared with the clinic import through records.rules.vaccination."""

@@ -8,11 +8,14 @@ VIEW_RESIDENT = "records.view_resident"
 VIEW_RECORD = "records.view_vaccinationrecord"
 ADD_RECORD = "records.add_vaccinationrecord"
 CHANGE_RECORD = "records.change_vaccinationrecord"
+DELETE_RECORD = "records.delete_vaccinationrecord"
 VIEW_CLINIC = "records.view_clinic"
 VIEW_VACCINE = "records.view_vaccine"
 
 ROLE_PERMISSIONS = {
-    Role.STAFF: {VIEW_RESIDENT, VIEW_RECORD, ADD_RECORD, CHANGE_RECORD, VIEW_CLINIC, VIEW_VACCINE},
+    Role.STAFF: {
+        VIEW_RESIDENT, VIEW_RECORD, ADD_RECORD, CHANGE_RECORD, DELETE_RECORD, VIEW_CLINIC, VIEW_VACCINE,
+    },
     Role.ADMINISTRATOR: {
         VIEW_CLINIC, VIEW_VACCINE,
         "records.add_clinic", "records.change_clinic", "records.add_vaccine", "records.change_vaccine",
@@ -32,3 +35,7 @@ def can_change_record(user: Any) -> bool:
 
 def can_add_record(user: Any) -> bool:
     return bool(user.has_perm(ADD_RECORD))
+
+
+def can_delete_record(user: Any) -> bool:
+    return bool(user.has_perm(DELETE_RECORD))

@@ -5,12 +5,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from auditlog.context import set_actor
+from audit.context import acting_as
 from django.db import IntegrityError, transaction
 from django.core.exceptions import ValidationError
 
-from records.crypto import encrypt_my_number, my_number_blind_index
+from audit.events import AuditEvent
+from audit.services import audit_event_record
+from records.crypto import (
+    decrypt_my_number,
+    encrypt_my_number,
+    is_encrypted_with_current_key,
+    my_number_blind_index,
+)
 from records.models import (
+    DUPLICATE_RECORD_MESSAGE,
     Clinic,
     RecordSource,
     Resident,
@@ -82,7 +90,7 @@ def resident_create(
     resident.full_clean(exclude=["my_number_index"])
     if resident.my_number_index and Resident.objects.filter(my_number_index=resident.my_number_index).exists():
         raise ValidationError({"my_number": "この個人番号は別の宛名に登録されています。"}, code="duplicate")
-    with set_actor(actor):
+    with acting_as(actor):
         _save_unique(resident, duplicate_message="この宛名は既に登録されています。")
     return resident
 
@@ -121,8 +129,8 @@ def vaccination_record_create(
         source=source, created_by=actor, updated_by=actor,
     )
     record.full_clean()
-    with set_actor(actor):
-        _save_unique(record, duplicate_message="同じ接種記録（接種日・ワクチン・診察区分）が既に登録されています。")
+    with acting_as(actor):
+        _save_unique(record, duplicate_message=str(DUPLICATE_RECORD_MESSAGE))
     return record
 
 
@@ -137,6 +145,51 @@ def vaccination_record_update(*, actor: Any, record: VaccinationRecord, data: di
         setattr(record, field, value.upper() if field == "lot_number" and isinstance(value, str) else value)
     record.updated_by = actor
     record.full_clean()
-    with set_actor(actor):
-        _save_unique(record, duplicate_message="同じ接種記録（接種日・ワクチン・診察区分）が既に登録されています。")
+    with acting_as(actor):
+        _save_unique(record, duplicate_message=str(DUPLICATE_RECORD_MESSAGE))
     return record
+
+
+@transaction.atomic
+def vaccination_record_delete(*, actor: Any, record: VaccinationRecord, reason: str) -> None:
+    """Delete a record entered in error. The reason is required and kept in the audit entry."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "削除の理由を入力してください。"}, code="reason_required")
+    record = VaccinationRecord.objects.select_for_update().get(pk=record.pk)
+    record.audit_reason = reason
+    with acting_as(actor):
+        record.delete()
+
+
+def my_number_rekey(*, actor: Any, batch_size: int = 1000) -> int:
+    """Re-encrypt every My Number that is not under the first key of MY_NUMBER_KEYS (after a rotation).
+
+    Works in batches, each its own transaction, so it can be interrupted and run again; the blind index
+    does not change. ``bulk_update`` sends no auditlog signals, so one business event per batch records
+    how many rows it re-encrypted. Returns the number of residents re-encrypted.
+    """
+    total = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Resident.objects.select_for_update()
+                .filter(pk__gt=last_pk)
+                .exclude(my_number_ciphertext="")
+                .order_by("pk")
+                .only("pk", "my_number_ciphertext")[:batch_size]
+            )
+            if not batch:
+                return total
+            last_pk = batch[-1].pk
+            stale = [r for r in batch if not is_encrypted_with_current_key(r.my_number_ciphertext)]
+            for resident in stale:
+                resident.my_number_ciphertext = encrypt_my_number(decrypt_my_number(resident.my_number_ciphertext))
+            if stale:
+                Resident.objects.bulk_update(stale, ["my_number_ciphertext"])
+                audit_event_record(
+                    event=AuditEvent.MY_NUMBER_REKEYED, actor=actor, target=actor,
+                    data={"count": len(stale), "first_pk": stale[0].pk, "last_pk": stale[-1].pk},
+                )
+            total += len(stale)

@@ -1,2 +1,14 @@
+"""Staff screens of records, included at ``residents/``."""
+
+from django.urls import path
+
+from records import views
+
 app_name = "records"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.ResidentSearchView.as_view(), name="resident_search"),
+    path("<int:pk>/", views.ResidentDetailView.as_view(), name="resident_detail"),
+    path("<int:pk>/records/new/", views.RecordCreateView.as_view(), name="record_create"),
+    path("records/<int:record_pk>/edit/", views.RecordUpdateView.as_view(), name="record_update"),
+]
