@@ -49,7 +49,9 @@ class AccessPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
         policy, permission = view_policy(view_func)
         api_class = getattr(view_func, "cls", None)
         if policy == PUBLIC or (isinstance(api_class, type) and issubclass(api_class, APIView)):
@@ -59,7 +61,7 @@ class AccessPolicyMiddleware:
             return redirect_to_login(request.get_full_path())
         if policy == OTP_NOT_REQUIRED:
             return None
-        if not user.is_verified():  # type: ignore[union-attr]
+        if not user.is_verified():  # type: ignore[attr-defined,union-attr]
             return redirect("accounts:otp_verify")
         match = request.resolver_match
         if policy == SIGNED_IN or (match is not None and "admin" in match.app_names):

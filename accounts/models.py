@@ -17,7 +17,7 @@ BACKUP_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: read 
 BACKUP_CODE_LENGTH = 10
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp devices relate to it
     clinic = models.ForeignKey("records.Clinic", on_delete=models.PROTECT, null=True, blank=True,
                                related_name="users", verbose_name=_("所属医療機関"))
 
@@ -91,3 +91,6 @@ class BackupCode(models.Model):
     class Meta:
         verbose_name = _("バックアップコード")
         constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="backup_code_unique")]
+
+    def __str__(self) -> str:
+        return f"backup code #{self.pk}"  # never the hash

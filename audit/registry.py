@@ -11,7 +11,9 @@ def register_audited_models() -> None:
     from accounts.models import BackupCodeDevice
     from records.models import Clinic, Resident, VaccinationRecord, Vaccine
 
-    auditlog.register(Resident, mask_fields=MY_NUMBER_FIELDS, exclude_fields=["kana_key", "name_key", "updated_at", "vaccinations"])
+    auditlog.register(
+        Resident, mask_fields=MY_NUMBER_FIELDS, exclude_fields=["kana_key", "name_key", "updated_at", "vaccinations"]
+    )
     auditlog.register(VaccinationRecord, exclude_fields=["updated_at"])
     auditlog.register(Clinic, exclude_fields=["updated_at"])
     auditlog.register(Vaccine, exclude_fields=["updated_at"])

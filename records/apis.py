@@ -6,8 +6,6 @@ accounts.permissions.DeclaredPermission; errors take the shape of koshigaya_vax.
 Personal data stays out of URLs: the search takes its criteria in a POST body. The My Number is accepted
 only as a search criterion and only ever returned masked."""
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -33,7 +31,7 @@ from records.models import (
     Vaccine,
 )
 from records.permissions import ADD_RECORD, CHANGE_RECORD, VIEW_RECORD, VIEW_RESIDENT
-from records.rules.dates import DateParseError, parse_date
+from records.rules.dates import DateParseError, parse_date, parse_year_month
 from records.rules.mynumber import MyNumberError, normalize_my_number
 from records.selectors import (
     SEARCH_LIMIT,
@@ -78,22 +76,22 @@ class FlexibleDateField(serializers.Field):
         return value.isoformat()
 
 
-_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2025-11"})
 class YearMonthField(serializers.Field):
-    """請求年月 as ``YYYY-MM``; held as the first day of the month."""
+    """請求年月: read in any form records.rules.dates.parse_year_month accepts, written as ``YYYY-MM``;
+    held as the first day of the month."""
 
-    default_error_messages = {"invalid": "年月は YYYY-MM の形式で入力してください（例: 2025-11）。"}
+    default_error_messages = {"invalid": "年月の形式が不正です（例: 2025-04、202504、令和7年4月、R7.4）。"}
 
     def to_internal_value(self, data: Any) -> date:
         if not isinstance(data, str):
             self.fail("invalid")
-        match = _YEAR_MONTH.match(unicodedata.normalize("NFKC", data).strip())
-        if match is None or not 1 <= int(match[2]) <= 12:
-            self.fail("invalid")
-        return date(int(match[1]), int(match[2]), 1)
+        try:
+            return parse_year_month(data)
+        except DateParseError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from None
 
     def to_representation(self, value: date) -> str:
         return f"{value.year:04d}-{value.month:02d}"

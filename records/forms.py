@@ -5,7 +5,6 @@ format); the rules of a record live in records.rules.vaccination and are applied
 ValidationErrors the views put back on the fields with ``add_service_errors``.
 """
 
-import re
 import unicodedata
 from datetime import date
 from typing import Any
@@ -23,34 +22,12 @@ from records.models import (
     VaccinationRecord,
     Vaccine,
 )
-from records.rules.dates import DateParseError, parse_date
+from records.rules.dates import DateParseError, parse_date, parse_year_month
 from records.rules.mynumber import MyNumberError, normalize_my_number
 from records.selectors import ResidentQuery
 
 DATE_PLACEHOLDER = "2025-04-01 / 令和7年4月1日"
 MONTH_PLACEHOLDER = "2025-04 / 令和7年4月"
-
-# Year-month forms, each completed to a full date on the 1st so records.rules.dates.parse_date does the
-# real work (era boundaries, invalid months) and its messages stay the only ones.
-_MONTH_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^\d{4}([-/])\d{1,2}$"), "{sep}1"),
-    (re.compile(r"^\d{6}$"), "01"),
-    (re.compile(r"^(?:令和|平成|昭和|大正)(?:元|\d{1,2})年\d{1,2}月$"), "1日"),
-    (re.compile(r"^[RHST]\d{1,2}([./-])\d{1,2}$"), "{sep}1"),
-)
-
-
-def parse_year_month(raw: str) -> date:
-    """The first day of the month written in ``raw``: ``2025-04``, ``2025/04``, ``202504``,
-    ``令和7年4月``, ``R7.4``, or any full date form (the day is then dropped). Raises DateParseError."""
-    text = unicodedata.normalize("NFKC", raw or "").strip().upper().replace(" ", "")
-    for pattern, suffix in _MONTH_FORMS:
-        match = pattern.match(text)
-        if match:
-            separator = match.group(1) if match.groups() else ""
-            return parse_date(text + suffix.format(sep=separator))
-    return parse_date(text).replace(day=1)
-
 
 class NoEchoTextInput(forms.TextInput):
     """A text input that never renders the submitted value back into the page (for My Number: a

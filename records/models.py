@@ -3,6 +3,7 @@ items of the city's assessment (seed 別添2)."""
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -130,7 +131,7 @@ class Resident(BaseModel):
         return f"{self.address_number} {self.name}"
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.moved_out_on and self.moved_in_on and self.moved_out_on < self.moved_in_on:
             errors["moved_out_on"] = _("転出日が転入日より前です。")
         if self.died_on and self.birth_date and self.died_on < self.birth_date:
@@ -240,9 +241,12 @@ class VaccinationRecord(BaseModel):
         # Ids only: auditlog calls this on every save and must not trigger queries or show personal data.
         return f"接種記録 #{self.pk} ({self.vaccinated_on.isoformat()})"
 
+    # Set by records.services.vaccination_record_delete just before delete(); not a column.
+    audit_reason: str = ""
+
     def get_additional_data(self) -> dict[str, str] | None:
         """Extra context django-auditlog stores with this record's entries (a deletion's reason)."""
-        reason = getattr(self, "audit_reason", "")
+        reason = self.audit_reason
         return {"reason": reason} if reason else None
 
     def clean(self) -> None:

@@ -5,10 +5,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from audit.context import acting_as
-from django.db import IntegrityError, transaction
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
+from audit.context import acting_as
 from audit.events import AuditEvent
 from audit.services import audit_event_record
 from records.crypto import (
@@ -21,8 +21,8 @@ from records.models import (
     DUPLICATE_RECORD_MESSAGE,
     Clinic,
     RecordSource,
-    Resident,
     ResidencyStatus,
+    Resident,
     VaccinationRecord,
     Vaccine,
 )

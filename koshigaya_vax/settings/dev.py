@@ -15,4 +15,4 @@ os.environ.setdefault(
     "sqlite:///" + os.path.abspath(os.path.join(os.environ["KVAX_VAR_DIR"], "db.sqlite3")),
 )
 
-from koshigaya_vax.settings.base import *  # noqa: E402, F403
+from koshigaya_vax.settings.base import *  # noqa: F403

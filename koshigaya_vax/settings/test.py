@@ -5,13 +5,13 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 
-from koshigaya_vax.settings.dev import *  # noqa: E402, F403
+from koshigaya_vax.settings.dev import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 LANGUAGE_CODE = "ja"
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
 # auditlog's own migrations create auditlog_logentry although AUDITLOG_LOGENTRY_MODEL swaps it for
 # audit.AuditLogEntry. flush (after every transactional test) skips swapped models, and PostgreSQL then
 # refuses to truncate django_content_type and accounts_user, which that unused table references. Built

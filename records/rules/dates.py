@@ -73,6 +73,37 @@ def parse_date(raw: str) -> date:
     )
 
 
+# Year-month forms, each completed to a full date on the 1st so records.rules.dates.parse_date does the
+# real work (era boundaries, invalid months) and its messages stay the only ones.
+_MONTH_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^\d{4}([-/])\d{1,2}$"), "{sep}1"),
+    (re.compile(r"^\d{6}$"), "01"),
+    (re.compile(r"^(?:令和|平成|昭和|大正)(?:元|\d{1,2})年\d{1,2}月$"), "1日"),
+    (re.compile(r"^[RHST]\d{1,2}([./-])\d{1,2}$"), "{sep}1"),
+)
+
+
+def parse_year_month(raw: str) -> date:
+    """The first day of the month written in ``raw``: ``2025-04``, ``2025/04``, ``202504``,
+    ``令和7年4月``, ``R7.4``, or any full date form (the day is then dropped). Raises DateParseError."""
+    text = unicodedata.normalize("NFKC", raw or "").strip().upper().replace(" ", "")
+    if not text:
+        raise DateParseError("date_empty", "年月が入力されていません。")
+    for pattern, suffix in _MONTH_FORMS:
+        match = pattern.match(text)
+        if match:
+            separator = match.group(1) if match.groups() else ""
+            return parse_date(text + suffix.format(sep=separator))
+    try:
+        return parse_date(text).replace(day=1)
+    except DateParseError as exc:
+        if exc.code != "date_format":
+            raise
+        raise DateParseError(
+            "year_month_format", "年月の形式が不正です（例: 2025-04、202504、令和7年4月、R7.4）。"
+        ) from None
+
+
 def era_of(value: date) -> Era:
     for era in ERAS:
         if value >= era.start and (era.end is None or value <= era.end):

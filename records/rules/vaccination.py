@@ -49,7 +49,9 @@ def check_vaccination(facts: VaccinationFacts, *, today: date) -> list[RuleViola
                 f"接種時年齢が接種日時点の年齢（{expected}歳）と一致しません。",
             ))
     if facts.billing_month.day != 1:
-        out.append(RuleViolation("billing_month", "billing_month_not_first", "請求年月は月の1日で指定してください。"))
+        out.append(
+            RuleViolation("billing_month", "billing_month_not_first", "請求年月は月の1日で指定してください。")
+        )
     if (facts.billing_month.year, facts.billing_month.month) < (facts.vaccinated_on.year, facts.vaccinated_on.month):
         out.append(RuleViolation("billing_month", "billing_before_vaccination", "請求年月が接種月より前です。"))
     if facts.examination_category == SCREENING_ONLY:
@@ -66,7 +68,9 @@ def check_vaccination(facts: VaccinationFacts, *, today: date) -> list[RuleViola
         if not facts.lot_number.strip():
             out.append(RuleViolation("lot_number", "lot_missing", "接種の場合、LOT-NOは必須です。"))
     else:
-        out.append(RuleViolation("examination_category", "category_invalid", "診察区分は1（接種）か2（予診のみ）です。"))
+        out.append(
+            RuleViolation("examination_category", "category_invalid", "診察区分は1（接種）か2（予診のみ）です。")
+        )
     if not facts.before_move_in and not facts.has_clinic:
         out.append(RuleViolation("clinic", "clinic_missing", "接種場所（医療機関）を選択してください。"))
     if facts.before_move_in and not facts.has_clinic and not facts.place_text.strip():

@@ -21,7 +21,7 @@ from tests.factories import (
 
 BIRTH = date(1960, 4, 1)
 DATE_FORMAT_MESSAGE = "日付の形式が不正です（例: 2025-04-01、20250401、令和7年4月1日、R7.4.1）。"
-YEAR_MONTH_MESSAGE = "年月は YYYY-MM の形式で入力してください（例: 2025-11）。"
+YEAR_MONTH_MESSAGE = "年月の形式が不正です（例: 2025-04、202504、令和7年4月、R7.4）。"
 UNKNOWN_ITEMS = "受け付けない項目が含まれています。"
 
 
@@ -207,8 +207,8 @@ class TestCreate:
             ({"vaccinated_on": "2025-13-01"}, "vaccinated_on", "月が不正です（13月）。"),
             ({"vaccinated_on": "10 Nov 2025"}, "vaccinated_on", DATE_FORMAT_MESSAGE),
             ({"vaccinated_on": "平成31年5月1日"}, "vaccinated_on", "平成31年5月1日は平成の期間外です。"),
-            ({"billing_month": "2025/11"}, "billing_month", YEAR_MONTH_MESSAGE),
-            ({"billing_month": "2025-13"}, "billing_month", YEAR_MONTH_MESSAGE),
+            ({"billing_month": "令和7年"}, "billing_month", YEAR_MONTH_MESSAGE),
+            ({"billing_month": "2025-13"}, "billing_month", "月が不正です（13月）。"),
             ({"clinic": "9999999999"}, "clinic", "この医療機関コードは登録されていません。"),
             ({"vaccine": "NOPE"}, "vaccine", "このワクチンコードは登録されていません。"),
             ({"examination_category": 3}, "examination_category", "診察区分は1（接種）か2（予診のみ）です。"),

@@ -54,3 +54,20 @@ def test_format_era():
     assert format_era(date(2026, 4, 1)) == "令和8年4月1日"
     assert format_era(date(2019, 5, 1)) == "令和元年5月1日"
     assert format_era(date(2019, 4, 30)) == "平成31年4月30日"
+
+
+@pytest.mark.parametrize("raw", ["2025-04", "2025/4", "202504", "令和7年4月", "R7.4", "R07/04", "2025-04-18"])
+def test_year_month_forms(raw):
+    from records.rules.dates import parse_year_month
+
+    assert parse_year_month(raw) == date(2025, 4, 1)
+
+
+@pytest.mark.parametrize(("raw", "code"), [("2025-13", "date_invalid_month"), ("令和7年", "year_month_format"),
+                                           ("", "date_empty"), ("R0.4", "date_invalid_era_year")])
+def test_year_month_errors(raw, code):
+    from records.rules.dates import parse_year_month
+
+    with pytest.raises(DateParseError) as excinfo:
+        parse_year_month(raw)
+    assert excinfo.value.code == code

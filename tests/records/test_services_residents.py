@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from records.crypto import decrypt_my_number, my_number_blind_index
-from records.models import Resident, ResidencyStatus
+from records.models import ResidencyStatus, Resident
 from records.selectors import ResidentQuery, resident_search
 from records.services import resident_create
 from tests.factories import ResidentFactory, UserFactory, new_my_number

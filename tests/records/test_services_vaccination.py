@@ -182,7 +182,8 @@ def test_update_applies_rules_and_records_the_editor(actor, resident):
     record = create(actor, resident)
     editor = UserFactory(with_role=Role.STAFF)
     updated = vaccination_record_update(actor=editor, record=record, data={"lot_number": "zz-9", "fee_yen": 3000})
-    assert (updated.lot_number, updated.fee_yen, updated.updated_by, updated.created_by) == ("ZZ-9", 3000, editor, actor)
+    assert (updated.lot_number, updated.fee_yen) == ("ZZ-9", 3000)
+    assert (updated.updated_by, updated.created_by) == (editor, actor)
     with pytest.raises(ValidationError) as excinfo:
         vaccination_record_update(actor=editor, record=record, data={"age_at_vaccination": 30})
     assert "age_at_vaccination" in errors_of(excinfo)
