@@ -240,3 +240,11 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         if field != NON_FIELD_ERRORS and target is None:
             errors = [ValidationError(f"{_model_label(field)}: {message}") for e in errors for message in e]
         form.add_error(target, errors)
+
+
+class RecordDeleteForm(forms.Form):
+    reason = forms.CharField(
+        label=_("削除の理由"), max_length=200,
+        help_text=_("誤登録・二重登録など、削除する理由を記入してください。理由は監査記録に残ります。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

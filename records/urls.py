@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/", views.ResidentDetailView.as_view(), name="resident_detail"),
     path("<int:pk>/records/new/", views.RecordCreateView.as_view(), name="record_create"),
     path("records/<int:record_pk>/edit/", views.RecordUpdateView.as_view(), name="record_update"),
+    path("records/<int:record_pk>/delete/", views.RecordDeleteView.as_view(), name="record_delete"),
 ]

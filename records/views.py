@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from records import permissions, selectors, services
-from records.forms import ResidentSearchForm, VaccinationRecordForm, add_service_errors
+from records.forms import RecordDeleteForm, ResidentSearchForm, VaccinationRecordForm, add_service_errors
 from records.models import Resident, VaccinationRecord
 
 
@@ -77,6 +77,7 @@ class ResidentDetailView(View):
             "records": records,
             "can_add_record": permissions.can_add_record(request.user),
             "can_change_record": permissions.can_change_record(request.user),
+            "can_delete_record": permissions.can_delete_record(request.user),
         })
 
 
@@ -143,3 +144,30 @@ class RecordUpdateView(View):
                 record: VaccinationRecord) -> HttpResponse:
         return render(request, self.template_name,
                       {"form": form, "resident": record.resident, "record": record})
+
+
+@method_decorator(never_cache, name="dispatch")
+class RecordDeleteView(View):
+    """Deleting a record entered in error: asks for the reason, which the audit entry keeps."""
+
+    required_permission = permissions.DELETE_RECORD
+    template_name = "records/record_delete.html"
+
+    def get(self, request: HttpRequest, record_pk: int) -> HttpResponse:
+        record = _record_or_404(request, record_pk)
+        return render(request, self.template_name, {"form": RecordDeleteForm(), "record": record,
+                                                    "resident": record.resident})
+
+    def post(self, request: HttpRequest, record_pk: int) -> HttpResponse:
+        record = _record_or_404(request, record_pk)
+        form = RecordDeleteForm(request.POST)
+        if form.is_valid():
+            try:
+                services.vaccination_record_delete(actor=request.user, record=record,
+                                                   reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("接種記録を削除しました。"))
+                return redirect("records:resident_detail", pk=record.resident_id)
+        return render(request, self.template_name, {"form": form, "record": record, "resident": record.resident})
