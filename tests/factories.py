@@ -52,7 +52,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery-staple")
 
     @factory.post_generation
-    def with_role(obj, create, extracted, **kwargs):  # noqa: N805
+    def with_role(obj, create, extracted, **kwargs):
         role = extracted
         if role is not None:
             obj.groups.add(Group.objects.get(name=str(role)))
