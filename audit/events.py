@@ -15,3 +15,5 @@ class AuditEvent(models.TextChoices):
     BACKUP_CODES_ISSUED = "auth.backup_codes_issued", _("バックアップコード発行")
     SESSION_EXPIRED = "auth.session_expired", _("セッション期限切れ")
     MY_NUMBER_REKEYED = "records.my_number_rekeyed", _("個人番号の暗号鍵更新")
+    AUDIT_CHAIN_VERIFIED = "audit.chain_verified", _("監査ログ検証（正常）")
+    AUDIT_CHAIN_BROKEN = "audit.chain_broken", _("監査ログ検証（異常検出）")

@@ -1,7 +1,11 @@
 """The one audit log: django-auditlog's entry model, swapped in so that field diffs, read accesses and
-business events all live in one table (AUDITLOG_LOGENTRY_MODEL)."""
+business events all live in one table (AUDITLOG_LOGENTRY_MODEL), each entry chained to the one before
+by a hash (audit.chain)."""
+
+from typing import Any
 
 from auditlog.models import AbstractLogEntry
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -16,12 +20,44 @@ class AuditLogEntry(AbstractLogEntry):
     action = models.PositiveSmallIntegerField(choices=Action.choices, verbose_name=_("操作"), db_index=True)
     event = models.CharField(_("業務イベント"), max_length=40, choices=AuditEvent.choices, blank=True,
                              db_index=True)
+    # The chain's inputs must never change under it: users and content types are never deleted while an
+    # entry names them (auditlog's defaults would null or cascade them).
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, blank=True, null=True,
+                              related_name="+", verbose_name=_("操作者"))
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("対象の種類"))
+    seq = models.BigIntegerField(_("連番"), unique=True, editable=False)
+    prev_hash = models.CharField(_("直前のハッシュ"), max_length=64, editable=False)
+    entry_hash = models.CharField(_("ハッシュ"), max_length=64, editable=False)
 
     class Meta(AbstractLogEntry.Meta):
         verbose_name = _("監査ログ")
         verbose_name_plural = _("監査ログ")
+        ordering = ["-seq"]
         indexes = [
             models.Index(fields=["actor", "timestamp"], name="audit_actor_time_idx"),
             models.Index(fields=["content_type", "object_pk", "timestamp"], name="audit_object_time_idx"),
             models.Index(fields=["action", "timestamp"], name="audit_action_time_idx"),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """New entries join the chain; an existing entry is never saved again."""
+        if not self._state.adding:
+            raise ValueError("audit log entries are append-only")
+        from audit.chain import chain_and_insert
+
+        chain_and_insert([self])
+
+
+class AuditChainHead(models.Model):
+    """The single row holding the end of the chain. Writers lock it (SELECT ... FOR UPDATE), so entries
+    are chained one transaction at a time and the chain never forks."""
+
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("監査ログ連鎖の末尾")
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.last_seq}"

@@ -5,9 +5,10 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from audit.chain import HEAD_PK, ChainReport, chain_verify
 from audit.context import current_context
 from audit.events import AuditEvent
-from audit.models import AuditLogEntry
+from audit.models import AuditChainHead, AuditLogEntry
 
 
 def audit_event_record(
@@ -36,3 +37,17 @@ def audit_event_record(
         remote_addr=remote_addr or context.get("remote_addr"),
         additional_data=data or None,
     )
+
+
+def audit_chain_verify_record(*, actor: Any | None = None) -> ChainReport:
+    """Verify the whole chain and record the outcome as a business event (nightly, and on demand)."""
+    report = chain_verify()
+    target = actor if actor is not None else AuditChainHead.objects.get(pk=HEAD_PK)
+    audit_event_record(
+        event=AuditEvent.AUDIT_CHAIN_VERIFIED if report.ok else AuditEvent.AUDIT_CHAIN_BROKEN,
+        actor=actor,
+        target=target,
+        data={"checked": report.checked, "ok": report.ok, "first_broken_seq": report.first_broken_seq,
+              "reason": report.reason},
+    )
+    return report

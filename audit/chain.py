@@ -1,0 +1,123 @@
+"""Tamper evidence for the audit log.
+
+Each entry carries ``seq`` (1, 2, 3, … without gaps), the previous entry's hash and its own hash:
+``entry_hash = SHA-256(prev_hash + canonical(entry))``. Changing an entry breaks its hash; deleting or
+reordering entries breaks the sequence or the link. Writers lock the single AuditChainHead row until
+their transaction ends, so two transactions can never chain onto the same predecessor.
+
+Every insert goes through ``chain_and_insert`` — single entries (AuditLogEntry.save, used by
+django-auditlog and audit.services) and bulk writes (imports, access lists) alike.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import pre_save
+
+from audit.models import AuditChainHead, AuditLogEntry
+
+GENESIS_HASH = "0" * 64
+HEAD_PK = 1
+
+
+def canonical(entry: AuditLogEntry) -> bytes:
+    """The bytes an entry's hash covers: every field an auditor relies on, in a stable JSON form that
+    survives a round trip through the database (timestamps in UTC to the microsecond)."""
+    timestamp = entry.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Coerced to the types the database hands back (object_pk is a text column, for one).
+    payload = [
+        entry.seq, timestamp, int(entry.action), entry.event or "", entry.content_type_id, str(entry.object_pk),
+        entry.object_id, entry.object_repr, entry.changes, entry.changes_text or "", entry.actor_id,
+        None if entry.remote_addr is None else str(entry.remote_addr), entry.cid, entry.additional_data,
+    ]
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def entry_hash(prev_hash: str, entry: AuditLogEntry) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(entry)).hexdigest()
+
+
+def _lock_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=HEAD_PK).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=HEAD_PK, defaults={"last_seq": 0, "last_hash": GENESIS_HASH})
+        head = AuditChainHead.objects.select_for_update().get(pk=HEAD_PK)
+    return head
+
+
+def chain_and_insert(entries: Sequence[AuditLogEntry], *, batch_size: int = 5000) -> None:
+    """Number, hash and insert ``entries`` in order, in the caller's transaction (or a new one).
+
+    The head stays locked until that transaction ends: callers writing many entries should do so at
+    the end of their transaction so other writers wait as little as possible.
+    """
+    if not entries:
+        return
+    with transaction.atomic():
+        for entry in entries:
+            # django-auditlog fills actor and remote address from its context in a pre_save receiver;
+            # bulk_create sends no signals and the hash must cover them, so send it before hashing.
+            pre_save.send(sender=AuditLogEntry, instance=entry, raw=False, using=None, update_fields=None)
+        head = _lock_head()
+        seq, prev = head.last_seq, head.last_hash
+        for entry in entries:
+            seq += 1
+            entry.seq = seq
+            entry.prev_hash = prev
+            # JSON columns come back from the database as parsed JSON: hash what will be read back.
+            entry.changes = _json_round_trip(entry.changes)
+            entry.additional_data = _json_round_trip(entry.additional_data)
+            entry.entry_hash = prev = entry_hash(prev, entry)
+        AuditLogEntry.objects.bulk_create(entries, batch_size=batch_size)
+        AuditChainHead.objects.filter(pk=HEAD_PK).update(last_seq=seq, last_hash=prev)
+
+
+def _json_round_trip(value: Any) -> Any:
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    ok: bool
+    first_broken_seq: int | None = None
+    reason: str = ""
+
+
+def _entries_in_order(batch_size: int) -> Iterator[AuditLogEntry]:
+    last = 0
+    while True:
+        batch = list(AuditLogEntry.objects.filter(seq__gt=last).order_by("seq")[:batch_size])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+
+
+def chain_verify(*, batch_size: int = 5000) -> ChainReport:
+    """Walk the whole chain; name the first entry that does not fit. Read-only."""
+    head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
+    expected_seq, prev = 1, GENESIS_HASH
+    checked = 0
+    for entry in _entries_in_order(batch_size):
+        if entry.seq != expected_seq:
+            return ChainReport(checked, False, expected_seq, f"連番{expected_seq}の記録が見つかりません（欠落）。")
+        if entry.prev_hash != prev:
+            return ChainReport(
+                checked, False, entry.seq, f"連番{entry.seq}の直前ハッシュが一致しません（順序の改変）。"
+            )
+        if entry_hash(prev, entry) != entry.entry_hash:
+            return ChainReport(checked, False, entry.seq, f"連番{entry.seq}の内容がハッシュと一致しません（改ざん）。")
+        prev = entry.entry_hash
+        expected_seq += 1
+        checked += 1
+    if head is not None and (head.last_seq != checked or head.last_hash != prev):
+        return ChainReport(checked, False, checked + 1, "記録の末尾が連鎖の末尾と一致しません（末尾の削除）。")
+    return ChainReport(checked, True)
