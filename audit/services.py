@@ -1,11 +1,12 @@
 """Writing business events into the audit log. Services call these inside their own transaction."""
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from audit.chain import HEAD_PK, ChainReport, chain_verify
+from audit.chain import HEAD_PK, ChainReport, chain_and_insert, chain_verify
 from audit.context import current_context
 from audit.events import AuditEvent
 from audit.models import AuditChainHead, AuditLogEntry
@@ -51,3 +52,66 @@ def audit_chain_verify_record(*, actor: Any | None = None) -> ChainReport:
               "reason": report.reason},
     )
     return report
+
+
+def audit_entries_bulk_create(
+    *,
+    actor: Any | None,
+    action: int,
+    objects: Sequence[models.Model],
+    changes: Callable[[models.Model], dict[str, Any] | None] | None = None,
+    additional_data: dict[str, Any] | None = None,
+    remote_addr: str | None = None,
+) -> int:
+    """One entry per object, all chained and inserted in one batch: for writes done in bulk (imports,
+    purges: ``bulk_create``/``update`` send no auditlog signals) and for lists shown to a user. The
+    caller's transaction holds the chain head from here until it ends, so call this last.
+
+    ``changes(obj)`` builds each entry's field diff in auditlog's shape (``{"field": [old, new]}``);
+    it must never include a My Number.
+    """
+    if not objects:
+        return 0
+    context = current_context()
+    actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    address = remote_addr or context.get("remote_addr")
+    content_types: dict[type, int] = {}
+    entries = []
+    for obj in objects:
+        model = type(obj)
+        if model not in content_types:
+            content_types[model] = ContentType.objects.get_for_model(model).pk
+        entries.append(AuditLogEntry(
+            content_type_id=content_types[model],
+            object_pk=str(obj.pk),
+            object_id=obj.pk if isinstance(obj.pk, int) else None,
+            object_repr=str(obj),
+            action=action,
+            changes=changes(obj) if changes is not None else None,
+            actor=actor_obj,
+            remote_addr=address,
+            additional_data=additional_data,
+        ))
+    chain_and_insert(entries)
+    return len(entries)
+
+
+def audit_access_record(
+    *,
+    actor: Any,
+    objects: Sequence[models.Model],
+    view: str,
+    permission: str,
+    purpose: str = "",
+    remote_addr: str | None = None,
+) -> int:
+    """Read access: one ACCESS entry per object shown — a detail page one, a list one per row — saying
+    what was shown (``view``) and why it was reachable (``permission``, and ``purpose`` when the user
+    gave one, e.g. for revealing a My Number)."""
+    data = {"view": view, "permission": permission}
+    if purpose:
+        data["purpose"] = purpose
+    return audit_entries_bulk_create(
+        actor=actor, action=AuditLogEntry.Action.ACCESS, objects=objects, additional_data=data,
+        remote_addr=remote_addr,
+    )

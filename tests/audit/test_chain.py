@@ -145,3 +145,17 @@ def test_postgres_allows_delete_only_on_the_sanctioned_purge_path(log):
         cursor.execute("SET LOCAL koshigaya.audit_purge = 'on'")
         cursor.execute("DELETE FROM audit_auditlogentry WHERE seq = 1")
     assert not AuditLogEntry.objects.filter(seq=1).exists()
+
+
+def test_bulk_entries_and_access_records_join_the_chain(log):
+    from audit.services import audit_access_record
+    from records.models import Resident
+
+    staff = UserFactory(with_role="staff")
+    residents = list(Resident.objects.all())
+    assert audit_access_record(actor=staff, objects=residents, view="records:resident_search",
+                               permission="records.view_resident") == len(residents)
+    entries = AuditLogEntry.objects.filter(action=AuditLogEntry.Action.ACCESS, actor=staff)
+    assert entries.count() == len(residents)
+    assert entries.first().additional_data == {"view": "records:resident_search", "permission": "records.view_resident"}
+    assert chain_verify().ok
