@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-CATALOG_MODULES = ("accounts.permissions", "records.permissions")
+CATALOG_MODULES = ("accounts.permissions", "records.permissions", "imports.permissions", "audit.permissions")
 
 
 class Role(models.TextChoices):

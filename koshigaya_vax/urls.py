@@ -8,6 +8,9 @@ from accounts.access import public
 urlpatterns = [
     path("", include("accounts.urls")),
     path("residents/", include("records.urls")),
+    path("imports/", include("imports.urls")),
+    path("audit/", include("audit.urls")),
+    path("manage/", include("accounts.manage_urls")),
     path("api/", include("koshigaya_vax.api_urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path(settings.ADMIN_URL, admin.site.urls),

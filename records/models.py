@@ -200,6 +200,8 @@ class VaccinationRecord(BaseModel):
     remarks2 = models.CharField(_("備考2"), max_length=200, blank=True)
     remarks3 = models.CharField(_("備考3"), max_length=200, blank=True)
     source = models.CharField(_("登録元"), max_length=20, choices=RecordSource.choices)
+    source_import = models.ForeignKey("imports.ClinicImport", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="records", verbose_name=_("取込元ファイル"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("登録者"))
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",

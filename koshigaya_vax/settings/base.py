@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "records",
     "eligibility",
     "linkage",
+    "imports",
     "audit",
 ]
 

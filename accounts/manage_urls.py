@@ -1,0 +1,4 @@
+"""Administrator desk, included at ``manage/``."""
+
+app_name = "manage"
+urlpatterns: list = []

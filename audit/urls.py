@@ -1,0 +1,4 @@
+"""Auditor desk, included at ``audit/``."""
+
+app_name = "audit"
+urlpatterns: list = []

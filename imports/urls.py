@@ -1,0 +1,4 @@
+"""Clinic CSV imports, included at ``imports/``."""
+
+app_name = "imports"
+urlpatterns: list = []
