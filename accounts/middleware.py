@@ -41,13 +41,18 @@ class AccessPolicyMiddleware:
     """Anonymous users are sent to sign-in; signed-in users without a verified second factor reach only
     views marked ``otp_not_required``; everyone else needs the view's declared permission. API views
     are left to DRF, whose default permission (accounts.permissions.DeclaredPermission) applies the same
-    rule and answers 401/403 instead of redirecting."""
+    rule and answers 401/403 instead of redirecting. Every refusal of a signed-in user, from here, a
+    view or DRF, is recorded on the way out (audit.denials)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        from audit.denials import access_denial_record_if_denied
+
+        access_denial_record_if_denied(request, response)
+        return response
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any

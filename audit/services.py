@@ -3,6 +3,7 @@
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
@@ -107,7 +108,10 @@ def audit_access_record(
 ) -> int:
     """Read access: one ACCESS entry per object shown — a detail page one, a list one per row — saying
     what was shown (``view``) and why it was reachable (``permission``, and ``purpose`` when the user
-    gave one, e.g. for revealing a My Number)."""
+    gave one, e.g. for revealing a My Number). Writes nothing when settings.AUDIT_ACCESS_LOGGING is off
+    (only the benchmark does that)."""
+    if not settings.AUDIT_ACCESS_LOGGING:
+        return 0
     data = {"view": view, "permission": permission}
     if purpose:
         data["purpose"] = purpose

@@ -4,13 +4,23 @@ renders a nested OutputSerializer. Permissions are declared per class and checke
 accounts.permissions.DeclaredPermission; errors take the shape of koshigaya_vax.api.exception_handler.
 
 Personal data stays out of URLs: the search takes its criteria in a POST body. The My Number is accepted
-only as a search criterion and only ever returned masked."""
+as a search criterion and returned masked, except by the reveal endpoint, which asks for a reason and
+records it.
 
-from collections.abc import Mapping
+Every response that shows personal data records it (``JsonApi.record_access``, right after the
+selector), as the browser pages do: one read-access entry per resident shown (a search one per resident
+in the page returned; a resident's vaccination history one for that resident), plus one for the record
+on the record endpoint. The responses of writes (create, correct) are covered by the write's own entry.
+"""
+
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Model
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -20,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from audit.services import audit_access_record
 from koshigaya_vax.api import ErrorSerializer
 from records.models import (
     Clinic,
@@ -30,7 +41,7 @@ from records.models import (
     Sex,
     Vaccine,
 )
-from records.permissions import ADD_RECORD, CHANGE_RECORD, VIEW_RECORD, VIEW_RESIDENT
+from records.permissions import ADD_RECORD, CHANGE_RECORD, REVEAL_MY_NUMBER, VIEW_RECORD, VIEW_RESIDENT
 from records.rules.dates import DateParseError, parse_date, parse_year_month
 from records.rules.mynumber import MyNumberError, normalize_my_number
 from records.selectors import (
@@ -41,7 +52,12 @@ from records.selectors import (
     vaccination_record_get,
     vaccination_record_list,
 )
-from records.services import vaccination_record_create, vaccination_record_update
+from records.services import (
+    REVEAL_PURPOSE_MAX_LENGTH,
+    my_number_reveal,
+    vaccination_record_create,
+    vaccination_record_update,
+)
 
 ERROR_RESPONSES = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 INPUT_ERROR_RESPONSES = {400: ErrorSerializer, **ERROR_RESPONSES}
@@ -163,11 +179,24 @@ class _CodeNameSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+def url_name(request: Request) -> str:
+    """The URL name the request resolved to (never the path: that may carry a query string)."""
+    match = request.resolver_match
+    return match.view_name if match is not None else ""
+
+
 class JsonApi(APIView):
     """Base of the API classes: JSON bodies only (no form posts, so nothing arrives by a cross-site form
     and the schema documents one content type)."""
 
     parser_classes = [JSONParser]
+    required_permission: str
+
+    def record_access(self, request: Request, objects: Sequence[Model]) -> None:
+        """Record that ``objects`` are shown in this response: one read-access entry each, in one insert,
+        naming the endpoint's URL name and the permission that made it reachable."""
+        audit_access_record(actor=request.user, objects=objects, view=url_name(request),
+                            permission=self.required_permission)
 
 
 # --- Residents ---------------------------------------------------------------------------------------
@@ -181,7 +210,7 @@ class ResidentDetailApi(JsonApi):
         id = serializers.IntegerField()
         address_number = serializers.CharField(label="団体内宛名番号")
         my_number_masked = serializers.CharField(label="個人番号（マスク）",
-                                                 help_text="下4桁のみ。全桁はAPIでは返しません。")
+                                                 help_text="下4桁のみ。全桁は個人番号の表示（理由が必要）でのみ返します。")
         name = serializers.CharField(label="氏名")
         name_kana = serializers.CharField(label="氏名の振り仮名")
         sex = serializers.ChoiceField(choices=Sex.choices, label="性別", help_text="JIS X 0303")
@@ -202,7 +231,46 @@ class ResidentDetailApi(JsonApi):
     )
     def get(self, request: Request, pk: int) -> Response:
         resident = resident_get(actor=request.user, pk=pk)
+        self.record_access(request, [resident])
         return Response(self.OutputSerializer(resident).data)
+
+
+class ResidentMyNumberRevealApi(JsonApi):
+    """The full My Number of one resident, for a stated reason. POST only, so neither the reason nor the
+    answer ends up in a URL; the answer is never cached."""
+
+    required_permission = REVEAL_MY_NUMBER
+
+    @extend_schema_serializer(component_name="MyNumberRevealRequest")
+    class InputSerializer(StrictInputSerializer):
+        purpose = serializers.CharField(
+            max_length=REVEAL_PURPOSE_MAX_LENGTH, label="表示する理由",
+            help_text="例: 本人確認のため。監査記録に残ります（12桁の数字は含められません）。",
+        )
+
+    @extend_schema_serializer(component_name="MyNumberReveal")
+    class OutputSerializer(serializers.Serializer):
+        my_number = serializers.CharField(label="個人番号", help_text="12桁（全桁）。")
+
+    @extend_schema(
+        operation_id="resident_my_number_reveal", summary="個人番号の表示", tags=["residents"],
+        description=(
+            "宛名の個人番号を全桁で返します。理由（purpose）が必須で、表示した事実・理由・利用者は監査記録に"
+            "残ります。応答はキャッシュされません（Cache-Control: no-store）。"
+        ),
+        request=InputSerializer,
+        responses={200: OutputSerializer, **INPUT_ERROR_RESPONSES},
+    )
+    @sensitive_variables("my_number")
+    def post(self, request: Request, pk: int) -> Response:
+        resident = resident_get(actor=request.user, pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        my_number = my_number_reveal(actor=request.user, resident=resident,
+                                     purpose=serializer.validated_data["purpose"], view=url_name(request))
+        response = Response(self.OutputSerializer({"my_number": my_number}).data)
+        add_never_cache_headers(response)
+        return response
 
 
 class ResidentSearchApi(JsonApi):
@@ -283,10 +351,9 @@ class ResidentSearchApi(JsonApi):
         )
         residents = resident_search(actor=request.user, query=query)
         limit, offset = data["limit"], data["offset"]
-        page = {
-            "count": residents.count(), "limit": limit, "offset": offset,
-            "results": list(residents[offset:offset + limit]),
-        }
+        results = list(residents[offset:offset + limit])
+        self.record_access(request, results)
+        page = {"count": residents.count(), "limit": limit, "offset": offset, "results": results}
         return Response(self.OutputSerializer(page).data)
 
 
@@ -335,6 +402,7 @@ class VaccinationRecordDetailApi(JsonApi):
     )
     def get(self, request: Request, pk: int) -> Response:
         record = vaccination_record_get(actor=request.user, pk=pk)
+        self.record_access(request, [record.resident, record])
         return Response(self.OutputSerializer(record).data)
 
 
@@ -357,6 +425,8 @@ class ResidentRecordListApi(JsonApi):
     def get(self, request: Request, pk: int) -> Response:
         resident = resident_get(actor=request.user, pk=pk)
         records = vaccination_record_list(actor=request.user, resident=resident)
+        # The history is the resident's: one entry for the resident, whatever the page holds.
+        self.record_access(request, [resident])
         paginator = self.Pagination()
         page = paginator.paginate_queryset(records, request, view=self)
         data = VaccinationRecordDetailApi.OutputSerializer(page, many=True).data

@@ -248,3 +248,14 @@ class RecordDeleteForm(forms.Form):
         help_text=_("誤登録・二重登録など、削除する理由を記入してください。理由は監査記録に残ります。"),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class MyNumberRevealForm(forms.Form):
+    """The reason for showing a My Number in full; it is kept with the audit entry of the reveal."""
+
+    purpose = forms.CharField(
+        label=_("表示する理由"), max_length=200,
+        help_text=_("例: 本人確認のため。理由は表示した記録とともに監査記録に残ります。"),
+        # Not echoed: a refused reason may hold the very number it is refused for.
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "placeholder": _("本人確認のため")}),
+    )

@@ -110,6 +110,7 @@ class Resident(BaseModel):
         verbose_name = _("宛名")
         verbose_name_plural = _("宛名")
         ordering = ["kana_key", "birth_date"]
+        permissions = [("reveal_my_number", _("個人番号を表示できる"))]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(residency_status=ResidencyStatus.MOVED_OUT) | Q(moved_out_on__isnull=False),

@@ -11,10 +11,13 @@ CHANGE_RECORD = "records.change_vaccinationrecord"
 DELETE_RECORD = "records.delete_vaccinationrecord"
 VIEW_CLINIC = "records.view_clinic"
 VIEW_VACCINE = "records.view_vaccine"
+# Showing a My Number in full (an explicit, reasoned and audited action; everywhere else it is masked).
+REVEAL_MY_NUMBER = "records.reveal_my_number"
 
 ROLE_PERMISSIONS = {
     Role.STAFF: {
         VIEW_RESIDENT, VIEW_RECORD, ADD_RECORD, CHANGE_RECORD, DELETE_RECORD, VIEW_CLINIC, VIEW_VACCINE,
+        REVEAL_MY_NUMBER,
     },
     Role.ADMINISTRATOR: {
         VIEW_CLINIC, VIEW_VACCINE,
@@ -39,3 +42,7 @@ def can_add_record(user: Any) -> bool:
 
 def can_delete_record(user: Any) -> bool:
     return bool(user.has_perm(DELETE_RECORD))
+
+
+def can_reveal_my_number(user: Any) -> bool:
+    return bool(user.has_perm(REVEAL_MY_NUMBER))

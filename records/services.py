@@ -1,16 +1,18 @@
 """State changes of residents and vaccination records. Every write names its actor, validates with
 full_clean() and runs in one transaction; django-auditlog records the field diff with that actor."""
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from audit.context import acting_as
 from audit.events import AuditEvent
-from audit.services import audit_event_record
+from audit.services import audit_access_record, audit_event_record
+from koshigaya_vax.logging import redact
 from records.crypto import (
     decrypt_my_number,
     encrypt_my_number,
@@ -26,6 +28,7 @@ from records.models import (
     VaccinationRecord,
     Vaccine,
 )
+from records.permissions import REVEAL_MY_NUMBER, can_reveal_my_number
 from records.rules.kana import kana_key, name_key, normalize_kana
 from records.rules.mynumber import MyNumberError, normalize_my_number
 
@@ -193,3 +196,42 @@ def my_number_rekey(*, actor: Any, batch_size: int = 1000) -> int:
                     data={"count": len(stale), "first_pk": stale[0].pk, "last_pk": stale[-1].pk},
                 )
             total += len(stale)
+
+
+REVEAL_PURPOSE_MAX_LENGTH = 200
+
+
+@transaction.atomic
+def my_number_reveal(
+    *, actor: Any, resident: Resident, purpose: str, view: str = "records.services.my_number_reveal"
+) -> str:
+    """The resident's full My Number, for showing once to ``actor``, who must say why (``purpose``).
+
+    Records MY_NUMBER_REVEALED and a read-access entry carrying the purpose, in this transaction: if
+    either cannot be written, nothing is returned. ``view`` names the screen or endpoint that shows the
+    number (its URL name). The purpose is kept verbatim in the log, so it may not itself hold a
+    12-digit number (someone typing the My Number into the reason box would write it into the log).
+    """
+    if not can_reveal_my_number(actor):
+        raise PermissionDenied
+    purpose = purpose.strip()
+    if not purpose:
+        raise ValidationError({"purpose": "表示する理由を入力してください。"}, code="purpose_required")
+    if len(purpose) > REVEAL_PURPOSE_MAX_LENGTH:
+        raise ValidationError({"purpose": f"理由は{REVEAL_PURPOSE_MAX_LENGTH}文字以内で入力してください。"},
+                              code="purpose_too_long")
+    normalised = unicodedata.normalize("NFKC", purpose)  # full-width digits count too
+    if redact(normalised) != normalised:
+        raise ValidationError(
+            {"purpose": "理由に12桁の数字（個人番号など）を含めないでください。理由は監査記録に残ります。"},
+            code="purpose_has_number",
+        )
+    if not resident.has_my_number:
+        raise ValidationError({NON_FIELD_ERRORS: "この宛名には個人番号が登録されていません。"},
+                              code="no_my_number")
+    my_number = decrypt_my_number(resident.my_number_ciphertext)
+    audit_event_record(event=AuditEvent.MY_NUMBER_REVEALED, actor=actor, target=resident,
+                       data={"view": view, "purpose": purpose})
+    audit_access_record(actor=actor, objects=[resident], view=view, permission=REVEAL_MY_NUMBER,
+                        purpose=purpose)
+    return my_number

@@ -1,21 +1,38 @@
-"""Staff browser screens of records: resident search, the resident page with the vaccination history, and
-the forms that register and correct a vaccination record. Views parse input, call one selector or
-service, and render; the rules live in records.rules and records.services."""
+"""Staff browser screens of records: resident search, the resident page with the vaccination history, the
+forms that register and correct a vaccination record, and the reasoned reveal of a My Number. Views
+parse input, call one selector or service, and render; the rules live in records.rules and
+records.services.
 
+Every page that shows personal data records what it showed (``PersonalDataView.record_access``, called
+right after the selector, each time the page is rendered): one read-access entry per resident shown —
+a search one per resident listed, the resident page one (its vaccination history is that resident's
+and is covered by the same entry); the pages centred on one record (edit, delete) add one entry for
+that record. A redirect after a successful write shows nothing: the write has its own audit entry.
+"""
+
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from audit.services import audit_access_record
 from records import permissions, selectors, services
-from records.forms import RecordDeleteForm, ResidentSearchForm, VaccinationRecordForm, add_service_errors
+from records.forms import (
+    MyNumberRevealForm,
+    RecordDeleteForm,
+    ResidentSearchForm,
+    VaccinationRecordForm,
+    add_service_errors,
+)
 from records.models import Resident, VaccinationRecord
 
 
@@ -33,10 +50,28 @@ def _record_or_404(request: HttpRequest, pk: int) -> VaccinationRecord:
         raise Http404 from None
 
 
+def url_name(request: HttpRequest) -> str:
+    """The URL name the request resolved to (never the path: that may carry a query string)."""
+    match = request.resolver_match
+    return match.view_name if match is not None else ""
+
+
+class PersonalDataView(View):
+    """Base of the pages that show personal data."""
+
+    required_permission: str
+
+    def record_access(self, objects: Sequence[Model]) -> None:
+        """Record that ``objects`` are shown to the user: one read-access entry each, in one insert,
+        naming this page's URL name and the permission that made it reachable."""
+        audit_access_record(actor=self.request.user, objects=objects, view=url_name(self.request),
+                            permission=self.required_permission)
+
+
 # Pages with personal data are never cached by the browser or a proxy.
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(sensitive_post_parameters("my_number"), name="dispatch")
-class ResidentSearchView(View):
+class ResidentSearchView(PersonalDataView):
     """Search by 宛名番号, カナ, 氏名, 生年月日 or 個人番号. The criteria are personal data (a My Number
     above all), so they travel only in a POST body and the results are rendered in the response to it:
     nothing of the search ends up in a URL, the browser history or a server log."""
@@ -53,6 +88,7 @@ class ResidentSearchView(View):
             return self._render(request, form)
         limit = selectors.SEARCH_LIMIT
         found = list(selectors.resident_search(actor=request.user, query=form.to_query())[: limit + 1])
+        self.record_access(found[:limit])
         return self._render(request, form, residents=found[:limit], searched=True,
                             truncated=len(found) > limit)
 
@@ -63,8 +99,9 @@ class ResidentSearchView(View):
 
 
 @method_decorator(never_cache, name="dispatch")
-class ResidentDetailView(View):
-    """基本5情報, contact, residency status, masked My Number and the vaccination history."""
+class ResidentDetailView(PersonalDataView):
+    """基本5情報, contact, residency status, masked My Number (with the reveal form for those who may)
+    and the vaccination history."""
 
     required_permission = permissions.VIEW_RESIDENT
     template_name = "records/resident_detail.html"
@@ -72,17 +109,20 @@ class ResidentDetailView(View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         resident = _resident_or_404(request, pk)
         records = selectors.vaccination_record_list(actor=request.user, resident=resident)
+        self.record_access([resident])
+        can_reveal = permissions.can_reveal_my_number(request.user) and resident.has_my_number
         return render(request, self.template_name, {
             "resident": resident,
             "records": records,
             "can_add_record": permissions.can_add_record(request.user),
             "can_change_record": permissions.can_change_record(request.user),
             "can_delete_record": permissions.can_delete_record(request.user),
+            "reveal_form": MyNumberRevealForm() if can_reveal else None,
         })
 
 
 @method_decorator(never_cache, name="dispatch")
-class RecordCreateView(View):
+class RecordCreateView(PersonalDataView):
     required_permission = permissions.ADD_RECORD
     template_name = "records/record_form.html"
 
@@ -106,11 +146,12 @@ class RecordCreateView(View):
         return self._render(request, form, resident)
 
     def _render(self, request: HttpRequest, form: VaccinationRecordForm, resident: Resident) -> HttpResponse:
+        self.record_access([resident])
         return render(request, self.template_name, {"form": form, "resident": resident, "record": None})
 
 
 @method_decorator(never_cache, name="dispatch")
-class RecordUpdateView(View):
+class RecordUpdateView(PersonalDataView):
     required_permission = permissions.CHANGE_RECORD
     template_name = "records/record_form.html"
 
@@ -142,12 +183,13 @@ class RecordUpdateView(View):
 
     def _render(self, request: HttpRequest, form: VaccinationRecordForm,
                 record: VaccinationRecord) -> HttpResponse:
+        self.record_access([record.resident, record])
         return render(request, self.template_name,
                       {"form": form, "resident": record.resident, "record": record})
 
 
 @method_decorator(never_cache, name="dispatch")
-class RecordDeleteView(View):
+class RecordDeleteView(PersonalDataView):
     """Deleting a record entered in error: asks for the reason, which the audit entry keeps."""
 
     required_permission = permissions.DELETE_RECORD
@@ -155,8 +197,7 @@ class RecordDeleteView(View):
 
     def get(self, request: HttpRequest, record_pk: int) -> HttpResponse:
         record = _record_or_404(request, record_pk)
-        return render(request, self.template_name, {"form": RecordDeleteForm(), "record": record,
-                                                    "resident": record.resident})
+        return self._render(request, RecordDeleteForm(), record)
 
     def post(self, request: HttpRequest, record_pk: int) -> HttpResponse:
         record = _record_or_404(request, record_pk)
@@ -170,4 +211,46 @@ class RecordDeleteView(View):
             else:
                 messages.success(request, _("接種記録を削除しました。"))
                 return redirect("records:resident_detail", pk=record.resident_id)
+        return self._render(request, form, record)
+
+    def _render(self, request: HttpRequest, form: RecordDeleteForm, record: VaccinationRecord) -> HttpResponse:
+        self.record_access([record.resident, record])
         return render(request, self.template_name, {"form": form, "record": record, "resident": record.resident})
+
+
+@method_decorator(never_cache, name="dispatch")
+class MyNumberRevealView(PersonalDataView):
+    """Shows one resident's full My Number, once, in the response to a POST that gives the reason.
+
+    The number travels only in that response body (never a URL or a redirect, never cached); the page
+    reached again by GET, like the resident page, shows it masked. The service records the reveal and
+    its read access with the reason; the form page itself (GET, or a POST refused for want of a reason)
+    shows the resident masked and is recorded like any other page.
+    """
+
+    required_permission = permissions.REVEAL_MY_NUMBER
+    template_name = "records/my_number_reveal.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        resident = _resident_or_404(request, pk)
+        return self._render(request, MyNumberRevealForm(), resident)
+
+    @method_decorator(sensitive_variables("my_number"))
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        resident = _resident_or_404(request, pk)
+        form = MyNumberRevealForm(request.POST)
+        if form.is_valid():
+            purpose = form.cleaned_data["purpose"]
+            try:
+                my_number = services.my_number_reveal(actor=request.user, resident=resident, purpose=purpose,
+                                                      view=url_name(request))
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                return render(request, self.template_name,
+                              {"resident": resident, "my_number": my_number, "purpose": purpose})
+        return self._render(request, form, resident)
+
+    def _render(self, request: HttpRequest, form: MyNumberRevealForm, resident: Resident) -> HttpResponse:
+        self.record_access([resident])
+        return render(request, self.template_name, {"resident": resident, "form": form})
