@@ -7,9 +7,18 @@ from typing import Any
 from auditlog.models import AbstractLogEntry
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from audit.events import AuditEvent
+
+
+def deleted_resident_expression() -> Cast:
+    """The resident id a diff names (``changes["resident"][0]``, the old value in a deletion's diff) as
+    text: the expression of audit_deleted_resident_idx, and what queries must compare to use it."""
+    return Cast(KeyTextTransform("0", KeyTransform("resident", "changes")), output_field=models.TextField())
 
 
 class AuditLogEntry(AbstractLogEntry):
@@ -34,10 +43,21 @@ class AuditLogEntry(AbstractLogEntry):
         verbose_name = _("監査ログ")
         verbose_name_plural = _("監査ログ")
         ordering = ["-seq"]
+        # The auditor's desk (audit.permissions): beyond reading, exporting the log, the self-inspection
+        # report and verifying the chain on demand are separate grants.
+        permissions = [
+            ("export_auditlogentry", _("監査ログを出力できる")),
+            ("view_audit_report", _("維持管理点検の報告を閲覧できる")),
+            ("verify_audit_chain", _("監査ログの連鎖を検証できる")),
+        ]
         indexes = [
             models.Index(fields=["actor", "timestamp"], name="audit_actor_time_idx"),
             models.Index(fields=["content_type", "object_pk", "timestamp"], name="audit_object_time_idx"),
             models.Index(fields=["action", "timestamp"], name="audit_action_time_idx"),
+            # The resident a deletion's diff names: the auditor's search by resident finds the records
+            # deleted from that resident (audit.selectors) without reading every deletion entry.
+            models.Index(deleted_resident_expression(), condition=Q(action=AbstractLogEntry.Action.DELETE),
+                         name="audit_deleted_resident_idx"),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:

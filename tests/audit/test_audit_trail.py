@@ -1,5 +1,6 @@
 """The field-diff tier of the audit trail: every write names its actor; no entry holds a My Number."""
 
+import contextvars
 import json
 
 import pytest
@@ -42,10 +43,16 @@ def test_create_change_delete_each_name_the_actor():
 def test_acting_as_keeps_the_outer_context():
     outer, inner = UserFactory(), UserFactory()
     resident = ResidentFactory()
-    with set_actor(outer, remote_addr="192.0.2.10"):
-        with acting_as(inner):
-            first = vaccination_record_create(actor=inner, **record_kwargs(resident))
-        second = vaccination_record_update(actor=outer, record=first, data={"fee_yen": 10})
+
+    def request_like():
+        # auditlog's bare set_actor never resets its context variable: run it in a copy of the context
+        # (as audit.middleware does for requests) so nothing leaks into later tests.
+        with set_actor(outer, remote_addr="192.0.2.10"):
+            with acting_as(inner):
+                created = vaccination_record_create(actor=inner, **record_kwargs(resident))
+            return created, vaccination_record_update(actor=outer, record=created, data={"fee_yen": 10})
+
+    first, second = contextvars.copy_context().run(request_like)
     created, updated = entries_for(VaccinationRecord, first.pk)
     assert (created.actor, created.remote_addr) == (inner, "192.0.2.10")
     assert (updated.actor, updated.remote_addr) == (outer, "192.0.2.10")
