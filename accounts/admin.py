@@ -7,17 +7,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.models import BackupCodeDevice, User
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    form = UserAdminChangeForm
-    add_form = UserAdminCreationForm
+    """Read-only here: users are created, given roles, deactivated and reset on the administrator's desk
+    (manage/), where every change needs the request reference and writes its business event."""
+
     list_display = (
         "username", "last_name", "first_name", "role_display", "clinic", "is_active", "last_login",
     )
@@ -26,30 +25,34 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "last_name", "first_name", "email")
     ordering = ("username",)
     filter_horizontal = ()
-    readonly_fields = ("password_status", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password_status")}),
         (_("氏名・連絡先"), {"fields": ("last_name", "first_name", "email")}),
-        (_("役割と所属"), {"fields": ("groups", "clinic", "is_active", "is_staff")}),
+        (_("役割と所属"), {"fields": ("role_display", "clinic", "is_active")}),
         (_("記録"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
-        (_("役割と所属"), {"fields": ("groups", "clinic")}),
-    )
+    readonly_fields = ("username", "password_status", "last_name", "first_name", "email", "role_display",
+                       "clinic", "is_active", "last_login", "date_joined")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("groups")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     @admin.display(description=_("役割"))
     def role_display(self, obj: User) -> str:
         return obj.role_label
 
     @admin.display(description=_("パスワード"))
-    def password_status(self, obj: User) -> Any:
-        usable = obj.has_usable_password()
-        state = _("設定済み") if usable else _("未設定（パスワードでサインインできません）")
-        return format_html('{} <a class="button" href="../password/">{}</a>', state, _("パスワードを変更"))
+    def password_status(self, obj: User) -> str:
+        return str(_("設定済み") if obj.has_usable_password() else _("未設定（パスワードでサインインできません）"))
 
 
 @admin.register(BackupCodeDevice)

@@ -4,13 +4,9 @@ and the writes happen in accounts.services."""
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
-from django.contrib.auth.models import Group
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
-
-from accounts.models import User
-from accounts.roles import Role
 
 
 class SignInForm(AuthenticationForm):
@@ -60,59 +56,3 @@ class TotpEnrolmentForm(forms.Form):
 
 
 # --- Administration (used by accounts.admin) ---------------------------------------------------
-
-
-class RoleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Group) -> str:
-        try:
-            return str(Role(obj.name).label)
-        except ValueError:
-            return obj.name
-
-
-class UserRoleFormMixin(forms.ModelForm):
-    """One role per user; a clinic user belongs to exactly one clinic, and nobody else belongs to one."""
-
-    groups = RoleChoiceField(
-        queryset=Group.objects.filter(name__in=Role.values).order_by("name"),
-        required=False,
-        label=_("役割"),
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("役割は1つだけ選択します。"),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        groups = list(cleaned.get("groups") or [])
-        if len(groups) > 1:
-            self.add_error("groups", _("役割は1つだけ選択してください。"))
-            return cleaned
-        is_clinic = bool(groups) and groups[0].name == Role.CLINIC
-        clinic = cleaned.get("clinic")
-        if is_clinic and clinic is None:
-            self.add_error("clinic", _("医療機関の利用者には所属医療機関が必要です。"))
-        if not is_clinic and clinic is not None:
-            self.add_error("clinic", _("所属医療機関は医療機関の利用者にだけ設定できます。"))
-        return cleaned
-
-
-class UserAdminChangeForm(UserRoleFormMixin, UserChangeForm):
-    """The change form without the password field: not even the hash summary is shown (the admin's
-    separate password page sets a new one)."""
-
-    class Meta(UserChangeForm.Meta):
-        model = User
-        # django-stubs types the base Meta's fields ("__all__") as str.
-        fields = (  # type: ignore[assignment]
-            "username", "first_name", "last_name", "email", "groups", "clinic", "is_active", "is_staff",
-        )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields.pop("password", None)
-
-
-class UserAdminCreationForm(UserRoleFormMixin, AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
-        model = User
-        fields = ("username", "groups", "clinic")

@@ -8,13 +8,34 @@ from rest_framework.permissions import BasePermission
 from accounts.roles import Role
 
 VIEW_API_DOCS = "accounts.view_api_docs"
-MANAGE_USERS = "accounts.change_user"
+VIEW_USERS = "accounts.view_user"
+ADD_USER = "accounts.add_user"
+MANAGE_USERS = "accounts.change_user"  # deactivate, reactivate, grant and revoke roles, reset the second factor
+REVIEW_ACCESS = "accounts.add_accessreview"
+# Copying the file (bulk export of residents and records): the administrator's alone (SPEC "Risk controls").
+EXPORT_BULK = "accounts.export_bulk"
 
 ROLE_PERMISSIONS = {
     Role.STAFF: {VIEW_API_DOCS},
-    Role.ADMINISTRATOR: {VIEW_API_DOCS, MANAGE_USERS, "accounts.add_user", "accounts.view_user",
-                         "accounts.view_backupcodedevice"},
+    Role.ADMINISTRATOR: {VIEW_API_DOCS, MANAGE_USERS, ADD_USER, VIEW_USERS, "accounts.view_backupcodedevice",
+                         "accounts.view_rolegrant", "accounts.view_accessreview", REVIEW_ACCESS, EXPORT_BULK},
 }
+
+
+def can_manage_users(user: Any) -> bool:
+    return bool(user.has_perm(MANAGE_USERS))
+
+
+def can_add_user(user: Any) -> bool:
+    return bool(user.has_perm(ADD_USER))
+
+
+def can_review_access(user: Any) -> bool:
+    return bool(user.has_perm(REVIEW_ACCESS))
+
+
+def can_export_bulk(user: Any) -> bool:
+    return bool(user.has_perm(EXPORT_BULK))
 
 
 class DeclaredPermission(BasePermission):

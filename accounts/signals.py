@@ -18,6 +18,9 @@ def _on_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_logged_out, dispatch_uid="accounts.audit_sign_out")
 def _on_sign_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from accounts.services import session_forget
+
+    session_forget(request=request)
     if user is not None:
         audit_event_record(event=AuditEvent.SIGN_OUT, actor=user)
 

@@ -203,10 +203,15 @@ class SignOutView(LogoutView):
 
 @signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    """Everyone lands here after sign-in; staff and administrators go straight to their desk."""
+    """Everyone lands here after sign-in and goes straight to their role's desk; a user without a role
+    sees why nothing is available."""
+    desks = {
+        Role.STAFF: "records:resident_search",
+        Role.CLINIC: "imports:list",
+        Role.AUDITOR: "audit:entry_list",
+        Role.ADMINISTRATOR: "manage:user_list",
+    }
     role = request.user.role  # type: ignore[union-attr]
-    if role == Role.STAFF:
-        return redirect(reverse("records:resident_search"))
-    if role == Role.ADMINISTRATOR:
-        return redirect("admin:index")
+    if role in desks:
+        return redirect(reverse(desks[role]))
     return render(request, "accounts/home.html", {"role": role})

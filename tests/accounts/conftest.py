@@ -51,3 +51,17 @@ def sign_in_with_code() -> Callable[..., tuple[Client, object]]:
         return client, response
 
     return run
+
+
+def reaches_desk(client: Client) -> bool:
+    """Fully signed in: home sends the user on to their role's desk (not to sign-in or the OTP pages),
+    and the desk answers."""
+    from urllib.parse import urlsplit
+
+    response = client.get(reverse("accounts:home"))
+    if response.status_code != 302:
+        return False
+    target = urlsplit(response["Location"]).path
+    if target in {reverse("accounts:login"), reverse("accounts:otp_verify"), reverse("accounts:otp_setup")}:
+        return False
+    return client.get(target).status_code == 200

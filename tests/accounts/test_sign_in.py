@@ -2,14 +2,16 @@
 
 from datetime import timedelta
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts.roles import Role
 from audit.events import AuditEvent
 from audit.models import AuditLogEntry
-from tests.accounts.conftest import current_code, enrol_totp, issue_backup_codes, password_step
+from tests.accounts.conftest import current_code, enrol_totp, issue_backup_codes, password_step, reaches_desk
 
 
 def events(event: AuditEvent, **filters) -> list[AuditLogEntry]:
@@ -28,9 +30,7 @@ def test_password_then_totp_code_signs_in(clinic_user, sign_in_with_code):
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:home")
     assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
-    home = client.get(reverse("accounts:home"))
-    assert home.status_code == 200
-    assert "医療機関" in home.content.decode()
+    assert reaches_desk(client)
 
 
 def test_password_alone_does_not_verify(clinic_user):
@@ -50,20 +50,38 @@ def test_staff_lands_on_resident_search(staff_user, sign_in_with_code):
     assert response["Location"] == "/residents/"
 
 
-def test_administrator_lands_on_admin(admin_user, sign_in_with_code):
+def test_administrator_lands_on_the_desk(admin_user, sign_in_with_code):
     device = enrol_totp(admin_user)
     client, _response = sign_in_with_code(admin_user, current_code(device))
     response = client.get(reverse("accounts:home"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:index")
+    assert response["Location"] == reverse("manage:user_list")
+    assert client.get(reverse("manage:user_list")).status_code == 200
     assert client.get(reverse("admin:index")).status_code == 200
 
 
-def test_auditor_home_lists_only_what_exists(auditor_user, client_for):
-    response = client_for(auditor_user).get(reverse("accounts:home"))
+@pytest.mark.parametrize(
+    ("role", "desk"),
+    [(Role.STAFF, "records:resident_search"), (Role.CLINIC, "imports:list"), (Role.AUDITOR, "audit:entry_list"),
+     (Role.ADMINISTRATOR, "manage:user_list")],
+)
+def test_each_role_lands_on_its_desk(role, desk, client_for):
+    from tests.factories import ClinicFactory, UserFactory
+
+    user = UserFactory(with_role=role, clinic=ClinicFactory() if role == Role.CLINIC else None)
+    client = client_for(user)
+    response = client.get(reverse("accounts:home"))
+    assert (response.status_code, response["Location"]) == (302, reverse(desk))
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_user_without_a_role_is_told_why(client_for):
+    from tests.factories import UserFactory
+
+    response = client_for(UserFactory()).get(reverse("accounts:home"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "監査" in body
+    assert "役割が割り当てられていない" in body
     assert reverse("accounts:backup_codes") in body
 
 
@@ -79,7 +97,7 @@ def test_sign_in_with_backup_code(clinic_user, sign_in_with_code):
     client, response = sign_in_with_code(clinic_user, codes[0])
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:home")
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert reaches_desk(client)
     entry = events(AuditEvent.OTP_VERIFIED, actor=clinic_user)[0]
     assert entry.additional_data == {"device": "backup_code"}
 
@@ -93,7 +111,7 @@ def test_backup_code_works_once_only(clinic_user, sign_in_with_code):
     assert second.status_code == 200
     assert "確認コードが正しくありません" in second.content.decode()
     assert DEVICE_ID_SESSION_KEY not in client.session
-    assert client.get(reverse("accounts:home")).status_code == 302
+    assert not reaches_desk(client)
 
 
 def test_backup_code_accepted_without_hyphen_or_case(clinic_user, sign_in_with_code):
@@ -112,7 +130,7 @@ def test_user_with_only_backup_codes_is_asked_to_enrol_after_using_one(clinic_us
     assert page.status_code == 200
     assert "後で登録する" in page.content.decode()
     # already verified with the backup code: the rest of the system is open
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert reaches_desk(client)
 
 
 def test_wrong_otp_code_is_refused_and_audited(clinic_user, sign_in_with_code):
@@ -180,7 +198,7 @@ def test_sign_in_and_out_leave_audit_events_naming_the_user(clinic_user, sign_in
     sign_out = events(AuditEvent.SIGN_OUT, actor=clinic_user)
     assert len(sign_out) == 1
     assert sign_out[0].object_repr == clinic_user.username
-    assert client.get(reverse("accounts:home")).status_code == 302
+    assert not reaches_desk(client)
 
 
 def test_failed_sign_in_is_audited_with_the_username_but_not_the_password(staff_user):
@@ -197,7 +215,7 @@ def test_failed_sign_in_is_audited_with_the_username_but_not_the_password(staff_
 def test_logout_via_get_is_refused(client_for, clinic_user):
     client = client_for(clinic_user)
     assert client.get(reverse("accounts:logout")).status_code == 405
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert reaches_desk(client)
 
 
 def test_logout_is_reachable_before_the_second_factor(client_for, clinic_user):
@@ -234,4 +252,4 @@ def test_passing_the_second_factor_gives_a_new_session_id(clinic_user):
     before = client.cookies["sessionid"].value
     client.post(reverse("accounts:otp_verify"), {"otp_token": current_code(device)})
     assert client.cookies["sessionid"].value != before
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert reaches_desk(client)
