@@ -84,3 +84,31 @@ def my_number_blind_index(value: str) -> str:
     """Deterministic keyed hash of a normalised My Number, for exact-match lookup."""
     key = settings.MY_NUMBER_INDEX_KEY.encode("utf-8")
     return hmac.new(key, value.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+# --- Files (clinic CSVs) ---------------------------------------------------------------------------
+# Same keys and rotation as My Number, raw bytes instead of base64 (files can be 50 MB), and a different
+# associated data so a file can never be passed off as a My Number ciphertext or the other way round.
+_BLOB_AAD = b"koshigaya-vax:blob"
+_BLOB_HEADER = 1 + 4 + 12
+
+
+def encrypt_blob(data: bytes) -> bytes:
+    """AES-256-GCM under the first key of MY_NUMBER_KEYS: ``version | key id | nonce | ciphertext+tag``."""
+    key_id, aead = _configured_keys()[0]
+    nonce = os.urandom(12)
+    return _VERSION + key_id + nonce + aead.encrypt(nonce, data, _BLOB_AAD)
+
+
+def decrypt_blob(token: bytes) -> bytes:
+    """The bytes ``encrypt_blob`` was given; raises DecryptionError if no listed key authenticates them."""
+    if token[:1] != _VERSION or len(token) < _BLOB_HEADER + 16:
+        raise DecryptionError("unknown ciphertext version")
+    key_id, nonce, body = token[1:5], token[5:17], token[17:]
+    for candidate_id, aead in _configured_keys():
+        if hmac.compare_digest(candidate_id, key_id):
+            try:
+                return aead.decrypt(nonce, body, _BLOB_AAD)
+            except InvalidTag:
+                raise DecryptionError("ciphertext does not authenticate") from None
+    raise DecryptionError("no configured key matches the ciphertext")
