@@ -20,10 +20,9 @@ def current_context() -> dict[str, Any]:
 
 @contextmanager
 def acting_as(actor: Any) -> Iterator[None]:
+    # Always a fresh context, even when the current one names the same actor: a stale value left by an
+    # exited set_actor looks identical but its signal receiver is gone.
     previous = auditlog_value.get(None)
-    if previous is not None and previous.get("actor") == actor:
-        yield
-        return
     remote_addr = previous.get("remote_addr") if previous else None
     remote_port = previous.get("remote_port") if previous else None
     token = auditlog_value.set(previous)

@@ -34,3 +34,4 @@ class AuditEvent(models.TextChoices):
     IMPORT_DUPLICATE_REFUSED = "import.duplicate_refused", _("取込ファイルの重複拒否")
     IMPORT_COMMITTED = "import.committed", _("取込の確定")
     IMPORT_FAILED = "import.failed", _("取込の失敗")
+    API_TOKEN_USED = "api.token_used", _("APIトークンの利用")

@@ -8,7 +8,8 @@ MY_NUMBER_FIELDS = ["my_number_ciphertext", "my_number_index"]
 
 
 def register_audited_models() -> None:
-    from accounts.models import BackupCodeDevice
+    from accounts.models import AccessReview, BackupCodeDevice, RoleGrant
+    from imports.models import ClinicApiToken
     from records.models import Clinic, Resident, VaccinationRecord, Vaccine
 
     auditlog.register(
@@ -22,5 +23,8 @@ def register_audited_models() -> None:
         exclude_fields=["password", "last_login"],
         m2m_fields={"groups", "user_permissions"},
     )
+    auditlog.register(RoleGrant, exclude_fields=["updated_at"])
+    auditlog.register(AccessReview, exclude_fields=["updated_at"], m2m_fields={"users"})
+    auditlog.register(ClinicApiToken, exclude_fields=["updated_at", "key_hash", "last_used_at"])
     auditlog.register(BackupCodeDevice, exclude_fields=["throttling_failure_timestamp",
                                                         "throttling_failure_count"])

@@ -1,10 +1,11 @@
 """The API, mounted at ``api/``: versioned endpoints under ``v1/``, plus the schema and its Swagger UI."""
 
-from django.urls import path
+from django.urls import include, path
 
 from koshigaya_vax.api import DocsApi, SchemaApi, method_route
 from records.apis import (
     ResidentDetailApi,
+    ResidentMyNumberRevealApi,
     ResidentRecordListApi,
     ResidentSearchApi,
     VaccinationRecordCreateApi,
@@ -19,6 +20,7 @@ urlpatterns = [
     path("docs/", DocsApi.as_view(), name="docs"),
     path("v1/residents/search/", ResidentSearchApi.as_view(), name="resident_search"),
     path("v1/residents/<int:pk>/", ResidentDetailApi.as_view(), name="resident_detail"),
+    path("v1/residents/<int:pk>/my-number/", ResidentMyNumberRevealApi.as_view(), name="resident_my_number"),
     path(
         "v1/residents/<int:pk>/records/",
         method_route(get=ResidentRecordListApi, post=VaccinationRecordCreateApi),
@@ -29,4 +31,5 @@ urlpatterns = [
         method_route(get=VaccinationRecordDetailApi, patch=VaccinationRecordUpdateApi),
         name="record_detail",
     ),
+    path("v1/imports/", include("imports.api_urls")),
 ]

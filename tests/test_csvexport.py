@@ -12,7 +12,8 @@ def test_formula_cells_come_out_inert(cell):
 
 
 def test_plain_values_are_unchanged():
-    assert [safe_cell(v) for v in ["越谷 太郎", 3520, -1, None, True, "a=b"]] == ["越谷 太郎", "3520", "-1", "", "1", "a=b"]
+    values = ["越谷 太郎", 3520, -1, None, True, "a=b"]
+    assert [safe_cell(v) for v in values] == ["越谷 太郎", "3520", "-1", "", "1", "a=b"]
 
 
 def test_csv_has_bom_crlf_and_round_trips():

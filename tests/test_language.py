@@ -1,0 +1,23 @@
+"""Japanese first: Accept-Language does not switch the UI; the language switch (cookie) does."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+
+@pytest.mark.django_db
+def test_japanese_by_default_even_for_an_english_browser():
+    response = Client().get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "ja"
+    assert "サインイン" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_english_when_chosen_with_the_switch():
+    client = Client()
+    response = client.post(reverse("set_language"), {"language": "en", "next": reverse("accounts:login")})
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    page = client.get(reverse("accounts:login"))
+    assert page["Content-Language"] == "en"
+    assert "Sign in" in page.content.decode()
