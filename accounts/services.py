@@ -592,3 +592,26 @@ def access_review_record(*, actor: Any, users: Sequence[User], note: str = "") -
         data["note"] = note
     audit_event_record(event=AuditEvent.ACCESS_REVIEWED, actor=actor, target=review, data=data)
     return review
+
+
+def administrator_bootstrap(*, username: str, request_ref: RequestReference) -> CreatedUser:
+    """The first administrator of an empty installation (manage.py create_administrator). Refused once any
+    active administrator exists: from then on users are created on the administrator's desk. There is no
+    one else to act, so the new administrator is recorded as the actor of its own creation and grant,
+    with the request that asked for it. Never a superuser: the role's permissions are all it holds."""
+    ref = _reference_clean(request_ref)
+    with transaction.atomic():
+        if User.objects.filter(groups__name=Role.ADMINISTRATOR.value, is_active=True).exists():
+            raise ValidationError(
+                _("有効な管理者が既にいます。利用者は管理者の画面で登録してください。"), code="administrator_exists"
+            )
+        password = initial_password_generate()
+        user = User(username=username.strip(), is_active=True)
+        user.set_password(password)
+        user.full_clean()
+        with acting_as(user):
+            user.save()
+        audit_event_record(event=AuditEvent.USER_CREATED, actor=user, target=user,
+                           data={"role": Role.ADMINISTRATOR.value, "bootstrap": True, **ref.audit_data()})
+        _grant(actor=user, user=user, role=Role.ADMINISTRATOR, clinic=None, ref=ref)
+    return CreatedUser(user=user, initial_password=password)

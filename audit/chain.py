@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.signals import pre_save
+from django.utils import timezone
 
 from audit.models import AuditChainHead, AuditLogEntry
 
@@ -157,3 +158,74 @@ def chain_verify(*, batch_size: int = 5000) -> ChainReport:
     if head is not None and (head.last_seq != checked or head.last_hash != prev):
         return ChainReport(checked, False, checked + 1, "記録の末尾が連鎖の末尾と一致しません（末尾の削除）。")
     return ChainReport(checked, True)
+
+
+# --- The bulk path: many entries without model instances (PostgreSQL) ----------------------------------
+
+_DUMP = {"ensure_ascii": False, "sort_keys": True, "separators": (",", ":"), "default": str}
+
+
+def json_text(value: Any) -> str | None:
+    """A JSON column's value as the text that both the database and ``canonical`` will see."""
+    return None if value is None else json.dumps(value, **_DUMP)  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class EntryRow:
+    """One audit entry to be written in bulk: plain values, JSON columns already as text (json_text)."""
+
+    content_type_id: int
+    object_pk: str
+    object_id: int | None
+    object_repr: str
+    action: int
+    changes: str | None
+    actor_id: int | None
+    remote_addr: str | None
+    additional_data: str | None
+    event: str = ""
+
+
+def _canonical_row(seq: int, timestamp: str, row: EntryRow) -> bytes:
+    """Exactly ``canonical()`` of the entry the row becomes once read back (tests/audit pin this): a JSON
+    list is its elements' JSON joined by commas, so the pre-serialised JSON columns are spliced in."""
+    head = json.dumps([seq, timestamp, row.action, row.event, row.content_type_id, row.object_pk, row.object_id,
+                       row.object_repr], **_DUMP)  # type: ignore[arg-type]
+    tail = json.dumps([row.actor_id, row.remote_addr, None], **_DUMP)  # type: ignore[arg-type]
+    text = (f"{head[:-1]},{row.changes or 'null'},\"\",{tail[1:-1]},{row.additional_data or 'null'}]")
+    return text.encode()
+
+
+_ROW_COLUMNS = (
+    "content_type_id", "object_pk", "object_id", "object_repr", "action", "changes", "changes_text", "actor_id",
+    "remote_addr", "additional_data", "event", "timestamp", "seq", "prev_hash", "entry_hash",
+)
+
+
+def chain_and_copy_rows(rows: Sequence[EntryRow]) -> None:
+    """Number, hash and COPY ``rows`` in order (PostgreSQL only), in the caller's transaction: the same
+    chain as chain_and_insert, at a fraction of the cost per entry (no model instances, no signals, each
+    JSON column serialised once). Callers resolve actor and remote address themselves."""
+    if not rows:
+        return
+    now = timezone.now()
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    database = connections[DEFAULT_DB_ALIAS]
+    quote = database.ops.quote_name
+    column_of = {f.attname: f.column for f in AuditLogEntry._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in _ROW_COLUMNS)
+    with transaction.atomic():
+        head = _lock_head()
+        seq, prev = head.last_seq, head.last_hash
+        with database.cursor() as cursor, database.wrap_database_errors, cursor.copy(  # type: ignore[attr-defined]
+            f"COPY {quote(AuditLogEntry._meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                seq += 1
+                digest = hashlib.sha256(prev.encode("ascii") + _canonical_row(seq, stamp, row)).hexdigest()
+                copy.write_row((
+                    row.content_type_id, row.object_pk, row.object_id, row.object_repr, row.action, row.changes, "",
+                    row.actor_id, row.remote_addr, row.additional_data, row.event, now, seq, prev, digest,
+                ))
+                prev = digest
+        AuditChainHead.objects.filter(pk=HEAD_PK).update(last_seq=seq, last_hash=prev)

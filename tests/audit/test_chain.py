@@ -159,3 +159,25 @@ def test_bulk_entries_and_access_records_join_the_chain(log):
     assert entries.count() == len(residents)
     assert entries.first().additional_data == {"view": "records:resident_search", "permission": "records.view_resident"}
     assert chain_verify().ok
+
+
+@requires_postgres
+def test_bulk_row_path_writes_the_same_chain_as_the_model_path(log):
+    """The PostgreSQL row path (many entries, no model instances) must hash exactly what chain_verify
+    recomputes from the stored entries, whatever the JSON holds."""
+    from audit.services import BULK_ROWS_THRESHOLD, audit_entries_bulk_create
+    from records.models import Resident
+
+    staff = UserFactory(with_role="staff")
+    residents = list(Resident.objects.all()) * BULK_ROWS_THRESHOLD
+    written = audit_entries_bulk_create(
+        actor=staff, action=AuditLogEntry.Action.CREATE, objects=residents, remote_addr="2001:db8::1",
+        changes=lambda obj: {"b": ["None", "越谷"], "a": [None, 1.5], "n": {"z": [1, 2], "y": "=x"}},
+        additional_data={"why": "テスト", "count": 3},
+    )
+    assert written == len(residents) >= BULK_ROWS_THRESHOLD
+    report = chain_verify()
+    assert report.ok, report
+    last = AuditLogEntry.objects.order_by("-seq").first()
+    assert (last.actor, last.remote_addr, last.additional_data) == (staff, "2001:db8::1", {"why": "テスト", "count": 3})
+    assert last.changes["n"] == {"z": [1, 2], "y": "=x"}
