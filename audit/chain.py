@@ -214,12 +214,21 @@ def chain_and_copy_rows(rows: Sequence[EntryRow]) -> None:
     quote = database.ops.quote_name
     column_of = {f.attname: f.column for f in AuditLogEntry._meta.concrete_fields}
     columns = ", ".join(quote(column_of[name]) for name in _ROW_COLUMNS)
-    with transaction.atomic():
-        head = _lock_head()
-        seq, prev = head.last_seq, head.last_hash
-        with database.cursor() as cursor, database.wrap_database_errors, cursor.copy(  # type: ignore[attr-defined]
-            f"COPY {quote(AuditLogEntry._meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:
+    head_table = quote(AuditChainHead._meta.db_table)
+    reserve = f"UPDATE {head_table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq, last_hash"  # noqa: S608
+    with transaction.atomic(), database.cursor() as cursor:
+        # Reserve the sequence numbers and read the chain's end in the statement that locks the head: one
+        # round trip fewer per write (a page view writes one entry).
+        cursor.execute(reserve, [len(rows), HEAD_PK])
+        reserved = cursor.fetchone()
+        if reserved is None:  # no head row yet (an emptied database): create it, then reserve
+            _lock_head()
+            cursor.execute(reserve, [len(rows), HEAD_PK])
+            reserved = cursor.fetchone()
+        reserved_to, prev = reserved
+        seq = reserved_to - len(rows)
+        copy_sql = f"COPY {quote(AuditLogEntry._meta.db_table)} ({columns}) FROM STDIN"
+        with database.wrap_database_errors, cursor.copy(copy_sql) as copy:  # type: ignore[attr-defined]
             for row in rows:
                 seq += 1
                 digest = hashlib.sha256(prev.encode("ascii") + _canonical_row(seq, stamp, row)).hexdigest()
@@ -228,4 +237,4 @@ def chain_and_copy_rows(rows: Sequence[EntryRow]) -> None:
                     row.actor_id, row.remote_addr, row.additional_data, row.event, now, seq, prev, digest,
                 ))
                 prev = digest
-        AuditChainHead.objects.filter(pk=HEAD_PK).update(last_seq=seq, last_hash=prev)
+        cursor.execute(f"UPDATE {head_table} SET last_hash = %s WHERE id = %s", [prev, HEAD_PK])  # noqa: S608

@@ -63,9 +63,9 @@ def audit_chain_verify_record(*, actor: Any | None = None) -> ChainReport:
     return report
 
 
-# From this many entries on, PostgreSQL takes the row path (audit.chain.chain_and_copy_rows): a 50-row
-# search list and a 100,000-row import alike.
-BULK_ROWS_THRESHOLD = 10
+# From this many entries on, PostgreSQL takes the row path (audit.chain.chain_and_copy_rows): a detail
+# page's single access entry, a 50-row search list and a 100,000-row import alike.
+BULK_ROWS_THRESHOLD = 1
 
 
 def audit_entries_bulk_create(

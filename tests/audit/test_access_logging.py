@@ -45,7 +45,8 @@ pytestmark = pytest.mark.django_db
 
 CRAWLER_ADDR = "198.51.100.7"
 PURPOSE = "本人確認のため"
-AUDIT_INSERT = 'INSERT INTO "audit_auditlogentry"'
+# The audit writer inserts with INSERT, or with COPY on PostgreSQL (audit.chain.chain_and_copy_rows).
+AUDIT_INSERT = ('INSERT INTO "audit_auditlogentry"', 'COPY "audit_auditlogentry"')
 
 
 @dataclass
