@@ -186,14 +186,20 @@ class EntryRow:
     event: str = ""
 
 
-def _canonical_row(seq: int, timestamp: str, row: EntryRow) -> bytes:
+def _canonical_row(seq: int, timestamp: str, row: EntryRow, parts: dict[tuple[Any, ...], str]) -> bytes:
     """Exactly ``canonical()`` of the entry the row becomes once read back (tests/audit pin this): a JSON
-    list is its elements' JSON joined by commas, so the pre-serialised JSON columns are spliced in."""
-    head = json.dumps([seq, timestamp, row.action, row.event, row.content_type_id, row.object_pk, row.object_id,
-                       row.object_repr], **_DUMP)  # type: ignore[arg-type]
-    tail = json.dumps([row.actor_id, row.remote_addr, None], **_DUMP)  # type: ignore[arg-type]
-    text = (f"{head[:-1]},{row.changes or 'null'},\"\",{tail[1:-1]},{row.additional_data or 'null'}]")
-    return text.encode()
+    list is its elements' JSON joined by commas, so the pre-serialised JSON columns are spliced in, and
+    the parts that repeat across a batch (``parts`` caches them) are serialised once."""
+    middle_key = (timestamp, row.action, row.event, row.content_type_id)
+    middle = parts.get(middle_key)
+    if middle is None:
+        middle = parts[middle_key] = json.dumps(list(middle_key), **_DUMP)[1:-1]  # type: ignore[arg-type]
+    tail_key = (row.actor_id, row.remote_addr)
+    tail = parts.get(tail_key)
+    if tail is None:
+        tail = parts[tail_key] = json.dumps([row.actor_id, row.remote_addr, None], **_DUMP)[1:-1]  # type: ignore[arg-type]
+    obj = json.dumps([row.object_pk, row.object_id, row.object_repr], **_DUMP)[1:-1]  # type: ignore[arg-type]
+    return f"[{seq},{middle},{obj},{row.changes or 'null'},\"\",{tail},{row.additional_data or 'null'}]".encode()
 
 
 _ROW_COLUMNS = (
@@ -227,11 +233,12 @@ def chain_and_copy_rows(rows: Sequence[EntryRow]) -> None:
             reserved = cursor.fetchone()
         reserved_to, prev = reserved
         seq = reserved_to - len(rows)
+        parts: dict[tuple[Any, ...], str] = {}
         copy_sql = f"COPY {quote(AuditLogEntry._meta.db_table)} ({columns}) FROM STDIN"
         with database.wrap_database_errors, cursor.copy(copy_sql) as copy:  # type: ignore[attr-defined]
             for row in rows:
                 seq += 1
-                digest = hashlib.sha256(prev.encode("ascii") + _canonical_row(seq, stamp, row)).hexdigest()
+                digest = hashlib.sha256(prev.encode("ascii") + _canonical_row(seq, stamp, row, parts)).hexdigest()
                 copy.write_row((
                     row.content_type_id, row.object_pk, row.object_id, row.object_repr, row.action, row.changes, "",
                     row.actor_id, row.remote_addr, row.additional_data, row.event, now, seq, prev, digest,
