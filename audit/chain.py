@@ -5,8 +5,9 @@ Each entry carries ``seq`` (1, 2, 3, … without gaps), the previous entry's has
 reordering entries breaks the sequence or the link. Writers lock the single AuditChainHead row until
 their transaction ends, so two transactions can never chain onto the same predecessor.
 
-Every insert goes through ``chain_and_insert`` — single entries (AuditLogEntry.save, used by
-django-auditlog and audit.services) and bulk writes (imports, access lists) alike.
+Every insert goes through ``chain_and_insert`` (model instances: AuditLogEntry.save, used by
+django-auditlog and audit.services, and bulk writes on SQLite) or, on PostgreSQL, ``chain_and_copy_rows``
+(plain rows by COPY: access lists and imports, from audit.services.audit_entries_bulk_create).
 """
 
 import hashlib
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import pre_save
 from django.utils import timezone
 
@@ -74,44 +75,8 @@ def chain_and_insert(entries: Sequence[AuditLogEntry], *, batch_size: int = 5000
             entry.changes = _json_round_trip(entry.changes)
             entry.additional_data = _json_round_trip(entry.additional_data)
             entry.entry_hash = prev = entry_hash(prev, entry)
-        _insert(entries, batch_size)
-        AuditChainHead.objects.filter(pk=HEAD_PK).update(last_seq=seq, last_hash=prev)
-
-
-COPY_THRESHOLD = 200
-
-
-def _insert(entries: Sequence[AuditLogEntry], batch_size: int) -> None:
-    """bulk_create; on PostgreSQL, many entries (a clinic import writes one per record) go in by COPY with
-    ids drawn from the sequence first, so every entry gets its pk exactly as bulk_create would give it.
-    Django's bulk_create of 100,000 entries takes over a minute; COPY a few seconds."""
-    if connection.vendor != "postgresql" or len(entries) < COPY_THRESHOLD:
         AuditLogEntry.objects.bulk_create(entries, batch_size=batch_size)
-        return
-    meta = AuditLogEntry._meta
-    database = connections[DEFAULT_DB_ALIAS]
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    # COPY takes the model's values as they are, except JSON, which needs the backend's adapter.
-    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
-    attnames = [f.attname for f in fields]
-    quote = database.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in [meta.pk, *fields])
-    with database.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [meta.db_table, meta.pk.column, len(entries)])
-        for entry, (pk,) in zip(entries, cursor.fetchall(), strict=True):
-            entry.pk = pk
-        with database.wrap_database_errors, cursor.copy(  # type: ignore[attr-defined]
-            f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:
-            for entry in entries:
-                values = entry.__dict__
-                row = [entry.pk, *(values[name] for name in attnames)]
-                for i in json_at:
-                    row[i + 1] = fields[i].get_db_prep_save(row[i + 1], database)
-                copy.write_row(row)
-        for entry in entries:
-            entry._state.adding, entry._state.db = False, DEFAULT_DB_ALIAS
+        AuditChainHead.objects.filter(pk=HEAD_PK).update(last_seq=seq, last_hash=prev)
 
 
 def _json_round_trip(value: Any) -> Any:
