@@ -21,3 +21,9 @@ def test_english_when_chosen_with_the_switch():
     page = client.get(reverse("accounts:login"))
     assert page["Content-Language"] == "en"
     assert "Sign in" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_page_title_names_the_page_and_the_system():
+    body = Client().get(reverse("accounts:login")).content.decode()
+    assert "<title>サインイン | 越谷市 予防接種記録</title>" in body
