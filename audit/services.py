@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from audit.chain import (
     HEAD_PK,
@@ -148,3 +148,13 @@ def audit_access_record(
         actor=actor, action=AuditLogEntry.Action.ACCESS, objects=objects, additional_data=data,
         remote_addr=remote_addr,
     )
+
+
+def audit_chain_verify_request(*, actor: Any) -> None:
+    """Queue a verification of the whole chain on an auditor's request; it runs as the nightly job's
+    task (minutes over millions of entries, longer than a request may take) and records its result with
+    the auditor as actor. Enqueued once the caller's transaction commits."""
+    from audit.tasks import audit_chain_verify_task
+
+    actor_id = actor.pk
+    transaction.on_commit(lambda: audit_chain_verify_task.delay(actor_id=actor_id))

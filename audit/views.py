@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,8 +25,7 @@ from django.views.decorators.cache import never_cache
 from audit import permissions, reports, selectors
 from audit.forms import MY_NUMBER_REFUSED, AuditSearchForm, InspectionPeriodForm
 from audit.models import AuditLogEntry
-from audit.services import audit_access_record
-from audit.tasks import audit_chain_verify_task
+from audit.services import audit_access_record, audit_chain_verify_request
 from records.models import Resident
 
 
@@ -289,8 +287,7 @@ class ChainVerifyView(View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        user_id = request.user.pk
-        transaction.on_commit(lambda: audit_chain_verify_task.delay(actor_id=user_id))
+        audit_chain_verify_request(actor=request.user)
         messages.info(request, _("監査ログの連鎖の検証を開始しました。結果は「監査ログの完全性」の欄に記録されます"
                                  "（記録が多いと数分かかります）。"))
         query = _period_query(request)
