@@ -11,7 +11,10 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-CATALOG_MODULES = ("accounts.permissions", "records.permissions", "imports.permissions", "audit.permissions")
+CATALOG_MODULES = (
+    "accounts.permissions", "records.permissions", "imports.permissions", "audit.permissions",
+    "eligibility.permissions", "linkage.permissions", "rights.permissions", "retention.permissions",
+)
 
 
 class Role(models.TextChoices):
@@ -51,5 +54,7 @@ def sync_role_permissions_on_migrate(sender: Any, **kwargs: Any) -> None:
     # once the signal reaches the last app.
     from django.apps import apps
 
-    if sender is list(apps.get_app_configs())[-1]:
+    # Django skips apps without a models module, so "last" means the last app that has one.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender is with_models[-1]:
         sync_role_permissions()

@@ -35,3 +35,7 @@ class AuditEvent(models.TextChoices):
     IMPORT_COMMITTED = "import.committed", _("取込の確定")
     IMPORT_FAILED = "import.failed", _("取込の失敗")
     API_TOKEN_USED = "api.token_used", _("APIトークンの利用")
+    # --- Eligibility and notices (#5): add below ---
+    # --- Linkage (#6): add below ---
+    # --- Resident change feed, residents' rights, protection flag (#7): add below ---
+    # --- Retention and purges (#8): add below ---

@@ -10,12 +10,15 @@ MY_NUMBER_FIELDS = ["my_number_ciphertext", "my_number_index"]
 def register_audited_models() -> None:
     from accounts.models import AccessReview, BackupCodeDevice, RoleGrant
     from imports.models import ClinicApiToken
-    from records.models import Clinic, Resident, VaccinationRecord, Vaccine
+    from records.models import Clinic, ResidencyPeriod, Resident, VaccinationRecord, Vaccine
 
     auditlog.register(
-        Resident, mask_fields=MY_NUMBER_FIELDS, exclude_fields=["kana_key", "name_key", "updated_at", "vaccinations"]
+        Resident,
+        mask_fields=MY_NUMBER_FIELDS,
+        exclude_fields=["kana_key", "name_key", "updated_at", "vaccinations", "residency_periods"],
     )
     auditlog.register(VaccinationRecord, exclude_fields=["updated_at"])
+    auditlog.register(ResidencyPeriod, exclude_fields=["updated_at"])
     auditlog.register(Clinic, exclude_fields=["updated_at"])
     auditlog.register(Vaccine, exclude_fields=["updated_at"])
     auditlog.register(

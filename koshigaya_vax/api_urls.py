@@ -32,4 +32,6 @@ urlpatterns = [
         name="record_detail",
     ),
     path("v1/imports/", include("imports.api_urls")),
+    path("v1/eligibility/", include("eligibility.api_urls")),
+    path("v1/linkage/", include("linkage.api_urls")),
 ]

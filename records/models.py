@@ -18,6 +18,7 @@ from koshigaya_vax.db import BaseModel
 from records.crypto import decrypt_my_number
 from records.rules.age import legal_age
 from records.rules.mynumber import mask_my_number
+from records.rules.residency import Period, derived_periods
 from records.rules.vaccination import VaccinationFacts, check_vaccination
 
 clinic_code_validator = RegexValidator(r"^\d{10}$", _("医療機関コードは数字10桁です。"), "clinic_code")
@@ -105,6 +106,15 @@ class Resident(BaseModel):
     moved_in_on = models.DateField(_("転入日"), null=True, blank=True)
     moved_out_on = models.DateField(_("転出日"), null=True, blank=True)
     died_on = models.DateField(_("死亡日"), null=True, blank=True)
+    # Flags that cascade through eligibility, notices, linkage and screens (issue #7 sets them through
+    # services; everything else only reads them).
+    is_protected = models.BooleanField(
+        _("支援措置対象"), default=False,
+        help_text=_("DV等支援措置の対象者。通知の送付停止、住所の非表示、自動応答の停止、閲覧理由の記録。"),
+    )
+    auto_response_disabled = models.BooleanField(_("自動応答不可フラグ"), default=False)
+    use_suspended = models.BooleanField(_("利用停止中"), default=False,
+                                        help_text=_("利用停止請求が認められている間は抽出・通知・自動提供から除外します。"))
 
     class Meta:
         verbose_name = _("宛名")
@@ -153,6 +163,61 @@ class Resident(BaseModel):
 
     def age_on(self, on: date) -> int:
         return legal_age(self.birth_date, on)
+
+    @property
+    def auto_response_blocked(self) -> bool:
+        """Inbound linkage queries about this person wait for staff confirmation."""
+        return self.auto_response_disabled or self.is_protected or self.use_suspended
+
+    def derived_periods(self) -> list[Period]:
+        return derived_periods(
+            status=self.residency_status, birth_date=self.birth_date, moved_in_on=self.moved_in_on,
+            moved_out_on=self.moved_out_on, died_on=self.died_on, address=self.address,
+        )
+
+
+class ResidencyCause(models.TextChoices):
+    INITIAL = "initial", _("初期登録")
+    BIRTH = "birth", _("出生")
+    MOVE_IN = "move_in", _("転入")
+    MOVE_OUT = "move_out", _("転出")
+    DEATH = "death", _("死亡")
+    ADDRESS_CHANGE = "address_change", _("住所変更")
+    NAME_CHANGE = "name_change", _("氏名変更")
+    CORRECTION = "correction", _("職権修正")
+    NON_RESIDENT_REGISTRATION = "non_resident_registration", _("住登外登録")
+
+
+class ResidencyPeriod(BaseModel):
+    """One stretch of a person's residency history: status and address from ``valid_from`` (inclusive)
+    until ``valid_until`` (exclusive; null while current). See records/rules/residency.py."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="residency_periods",
+                                 verbose_name=_("宛名"))
+    status = models.CharField(_("住民状態"), max_length=20, choices=ResidencyStatus.choices)
+    valid_from = models.DateField(_("開始日"))
+    valid_until = models.DateField(_("終了日（翌日）"), null=True, blank=True)
+    address = models.CharField(_("住所"), max_length=200, blank=True)
+    postal_code = models.CharField(_("郵便番号"), max_length=8, blank=True)
+    cause = models.CharField(_("異動事由"), max_length=30, choices=ResidencyCause.choices)
+
+    class Meta:
+        verbose_name = _("住民期間")
+        verbose_name_plural = _("住民期間")
+        ordering = ["resident", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "valid_from"], name="residency_one_start_per_day"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
+                name="residency_period_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.resident_id} {self.status} {self.valid_from}–{self.valid_until or ''}"
+
+    def as_rule(self) -> Period:
+        return Period(self.status, self.valid_from, self.valid_until, self.address)
 
 
 class ExaminationCategory(models.IntegerChoices):

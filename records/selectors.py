@@ -8,10 +8,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from records.crypto import my_number_blind_index
-from records.models import Resident, VaccinationRecord
+from records.models import ResidencyPeriod, Resident, VaccinationRecord
 from records.permissions import can_view_resident
 from records.rules.kana import kana_key, name_key
 from records.rules.mynumber import normalize_my_number
+from records.rules.residency import Period
 
 SEARCH_LIMIT = 100
 
@@ -71,3 +72,18 @@ def vaccination_record_get(*, actor: Any, pk: int) -> VaccinationRecord:
     if not can_view_resident(actor):
         raise PermissionDenied
     return VaccinationRecord.objects.select_related("resident", "clinic", "vaccine").get(pk=pk)
+
+
+def residency_periods_for(resident_ids: list[int]) -> dict[int, list[Period]]:
+    """``{resident_id: [Period, ...]}`` in date order, two queries for any number of residents: the
+    stored history where there is one, else the periods implied by the resident's summary columns."""
+    stored: dict[int, list[Period]] = {}
+    for row in ResidencyPeriod.objects.filter(resident_id__in=resident_ids).order_by("resident_id", "valid_from"):
+        stored.setdefault(row.resident_id, []).append(row.as_rule())
+    missing = [rid for rid in resident_ids if rid not in stored]
+    if missing:
+        for resident in Resident.objects.filter(id__in=missing).only(
+            "id", "residency_status", "birth_date", "moved_in_on", "moved_out_on", "died_on", "address"
+        ):
+            stored[resident.id] = resident.derived_periods()
+    return stored

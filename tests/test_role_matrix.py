@@ -77,6 +77,10 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "manage:role_revoke": frozenset({ADMIN}),
     "manage:access_review": frozenset({ADMIN}),
     "manage:export": frozenset({ADMIN}),
+    # --- Eligibility and notices (#5) ---
+    # --- Linkage (#6) ---
+    # --- Resident change feed, residents' rights, protection flag (#7) ---
+    # --- Retention and purges (#8) ---
     # API documentation: the roles that use the API.
     "api:schema": frozenset({STAFF, ADMIN}),
     "api:docs": frozenset({STAFF, ADMIN}),

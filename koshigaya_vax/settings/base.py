@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "linkage",
     "imports",
     "audit",
+    "rights",
+    "retention",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +202,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Eligibility and notices (#5) ----------------------------------------------------------------
+
+# --- Linkage: the intermediate server (#6) --------------------------------------------------------
+
+# --- Resident change feed and residents' rights (#7) ----------------------------------------------
+
+# --- Retention and purges (#8) --------------------------------------------------------------------
 
 # --- Logging: never personal data; see koshigaya_vax/logging.py -------------------------------
 LOGGING = {
