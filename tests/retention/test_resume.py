@@ -65,7 +65,7 @@ def test_killed_between_batches_and_resumed_deletes_exactly_the_approved_set(adm
     newcomer = person_who_left(left_on=date(1999, 1, 1))  # due too, but not in the approved report
 
     real = services._run_batch
-    done = []
+    done: list[bool] = []
 
     def run_then_die(**kwargs):
         if len(done) == 2:
