@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -170,7 +171,11 @@ def purge_report_create(*, actor: Any | None, as_of: date, trigger: str, keys: S
     classes = [c for c in data_classes() if keys is None or c.key in keys]
     report = PurgeReport(as_of=as_of, trigger=trigger, created_by=actor, automatic=automatic)
     report.full_clean()
-    report.save()
+    # No auditlog diff for the new row: writing it would lock the audit chain's head from here until this
+    # (long: it reads every class) transaction commits, and every page view waits for that head. The
+    # business event at the end records the creation with everything the diff would say, and more.
+    with disable_auditlog():
+        report.save()
     held = held_resident_ids()
     for position, cls in enumerate(classes, start=1):
         years = policy_years(key=cls.key)
