@@ -47,12 +47,18 @@ def test_holds_are_placed_by_address_number_and_released_with_a_reason(admin_use
     # The list showed a person: on record as a read.
     assert AuditLogEntry.objects.filter(action=AuditLogEntry.Action.ACCESS, object_pk=str(person.pk),
                                         additional_data__view="retention:hold_list").exists()
+    confirm = client.get(reverse("retention:hold_release", args=[hold.pk])).content.decode()
+    assert "620001" in confirm and "解除する" in confirm
     refused = client.post(reverse("retention:hold_release", args=[hold.pk]), {"release_reason": ""})
     assert refused.status_code == 200
     assert client.post(reverse("retention:hold_release", args=[hold.pk]),
                        {"release_reason": "訴訟終結"}).status_code == 302
     hold.refresh_from_db()
     assert not hold.is_open and hold.release_reason == "訴訟終結" and hold.released_by == admin_user
+    assert "620001" not in client.get(reverse("retention:hold_list")).content.decode()  # open holds only
+    assert "訴訟終結" in client.get(reverse("retention:hold_list") + "?state=all").content.decode()
+    assert "この保留は既に解除されています。" in client.get(
+        reverse("retention:hold_release", args=[hold.pk])).content.decode()
 
 
 def test_dry_run_approve_and_progress_in_the_browser(admin_user, client_for, django_capture_on_commit_callbacks):
