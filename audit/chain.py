@@ -21,7 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import pre_save
 from django.utils import timezone
 
-from audit.models import AuditChainHead, AuditLogEntry
+from audit.models import AuditChainCheckpoint, AuditChainHead, AuditLogEntry
 
 GENESIS_HASH = "0" * 64
 HEAD_PK = 1
@@ -103,12 +103,39 @@ def _entries_in_order(batch_size: int) -> Iterator[AuditLogEntry]:
         last = batch[-1].seq
 
 
+def _checkpoints() -> dict[int, AuditChainCheckpoint]:
+    return {cp.first_seq: cp for cp in AuditChainCheckpoint.objects.order_by("first_seq")}
+
+
+def _skip_purged(expected_seq: int, prev: str, until_seq: int | None,
+                 checkpoints: dict[int, AuditChainCheckpoint]) -> tuple[int, str, str]:
+    """Walk the checkpoints that cover the gap starting at ``expected_seq`` (up to ``until_seq``, the next
+    entry present, or the end of the chain when None). Returns (next expected seq, the hash the next
+    entry must name, "" or the reason the gap is not exactly covered)."""
+    while expected_seq in checkpoints and (until_seq is None or expected_seq < until_seq):
+        checkpoint = checkpoints[expected_seq]
+        if until_seq is not None and checkpoint.last_seq >= until_seq:
+            return expected_seq, prev, f"連番{until_seq}が消去済みの範囲の中にあります（消去記録の不一致）。"
+        if checkpoint.prev_hash != prev:
+            return expected_seq, prev, f"連番{expected_seq}からの消去記録が直前のハッシュと一致しません。"
+        expected_seq, prev = checkpoint.last_seq + 1, checkpoint.last_hash
+    return expected_seq, prev, ""
+
+
 def chain_verify(*, batch_size: int = 5000) -> ChainReport:
-    """Walk the whole chain; name the first entry that does not fit. Read-only."""
+    """Walk the whole chain; name the first entry that does not fit. Read-only.
+
+    A gap in ``seq`` is accepted only where the retention purge left checkpoints (AuditChainCheckpoint)
+    that cover it exactly and link to the hashes on both sides; ``checked`` counts the entries present."""
     head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
+    checkpoints = _checkpoints()
     expected_seq, prev = 1, GENESIS_HASH
     checked = 0
     for entry in _entries_in_order(batch_size):
+        if entry.seq != expected_seq and checkpoints:
+            expected_seq, prev, reason = _skip_purged(expected_seq, prev, entry.seq, checkpoints)
+            if reason:
+                return ChainReport(checked, False, expected_seq, reason)
         if entry.seq != expected_seq:
             return ChainReport(checked, False, expected_seq, f"連番{expected_seq}の記録が見つかりません（欠落）。")
         if entry.prev_hash != prev:
@@ -120,8 +147,12 @@ def chain_verify(*, batch_size: int = 5000) -> ChainReport:
         prev = entry.entry_hash
         expected_seq += 1
         checked += 1
-    if head is not None and (head.last_seq != checked or head.last_hash != prev):
-        return ChainReport(checked, False, checked + 1, "記録の末尾が連鎖の末尾と一致しません（末尾の削除）。")
+    if checkpoints:
+        expected_seq, prev, reason = _skip_purged(expected_seq, prev, None, checkpoints)
+        if reason:
+            return ChainReport(checked, False, expected_seq, reason)
+    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev):
+        return ChainReport(checked, False, expected_seq, "記録の末尾が連鎖の末尾と一致しません（末尾の削除）。")
     return ChainReport(checked, True)
 
 

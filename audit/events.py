@@ -39,3 +39,13 @@ class AuditEvent(models.TextChoices):
     # --- Linkage (#6): add below ---
     # --- Resident change feed, residents' rights, protection flag (#7): add below ---
     # --- Retention and purges (#8): add below ---
+    RETENTION_POLICY_CHANGED = "retention.policy_changed", _("保存期間の変更")
+    RETENTION_HOLD_PLACED = "retention.hold_placed", _("消去保留の設定")
+    RETENTION_HOLD_RELEASED = "retention.hold_released", _("消去保留の解除")
+    RETENTION_REPORT_CREATED = "retention.report_created", _("消去対象の抽出（試行）")
+    RETENTION_REPORT_APPROVED = "retention.report_approved", _("消去の承認")
+    RETENTION_REPORT_REJECTED = "retention.report_rejected", _("消去の却下")
+    RETENTION_PURGE_BATCH = "retention.purge_batch", _("消去の実行（バッチ）")
+    RETENTION_PURGE_STOPPED = "retention.purge_stopped", _("消去の中断")
+    RETENTION_PURGE_COMPLETED = "retention.purge_completed", _("消去の完了")
+    RETENTION_CERTIFICATE_ISSUED = "retention.certificate_issued", _("消去証明の出力")

@@ -87,3 +87,35 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head #{self.last_seq}"
+
+
+class AuditChainCheckpoint(models.Model):
+    """A range of the chain deleted by the retention purge (issue #8), the only sanctioned deletion.
+
+    It keeps what the deleted entries contributed to the chain: ``prev_hash`` is the hash the first deleted
+    entry was chained to, ``last_hash`` the hash of the last deleted entry, which the next remaining entry
+    names as its ``prev_hash``. audit.chain.chain_verify accepts a gap in ``seq`` only when checkpoints
+    cover it exactly and link up with the hashes on either side. Append-only like the log itself."""
+
+    first_seq = models.BigIntegerField(_("最初の連番"), unique=True)
+    last_seq = models.BigIntegerField(_("最後の連番"), unique=True)
+    prev_hash = models.CharField(_("直前のハッシュ"), max_length=64)
+    last_hash = models.CharField(_("最後のハッシュ"), max_length=64)
+    entries = models.PositiveIntegerField(_("件数"))
+    # Which approved purge deleted the range (retention.PurgeReport id; no FK: audit knows no retention).
+    purge_report_id = models.BigIntegerField(_("消去報告"), null=True, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("監査ログ消去の記録点")
+        verbose_name_plural = _("監査ログ消去の記録点")
+        ordering = ["first_seq"]
+        constraints = [
+            models.CheckConstraint(condition=Q(last_seq__gte=models.F("first_seq")) & Q(first_seq__gte=1),
+                                   name="audit_checkpoint_range"),
+            models.CheckConstraint(condition=Q(entries=models.F("last_seq") - models.F("first_seq") + 1),
+                                   name="audit_checkpoint_entries"),
+        ]
+
+    def __str__(self) -> str:
+        return f"audit checkpoint #{self.first_seq}–#{self.last_seq}"

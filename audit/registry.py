@@ -11,6 +11,7 @@ def register_audited_models() -> None:
     from accounts.models import AccessReview, BackupCodeDevice, RoleGrant
     from imports.models import ClinicApiToken
     from records.models import Clinic, ResidencyPeriod, Resident, VaccinationRecord, Vaccine
+    from retention.models import LegalHold, PurgeReport, RetentionPolicy
 
     auditlog.register(
         Resident,
@@ -31,3 +32,7 @@ def register_audited_models() -> None:
     auditlog.register(ClinicApiToken, exclude_fields=["updated_at", "key_hash", "last_used_at"])
     auditlog.register(BackupCodeDevice, exclude_fields=["throttling_failure_timestamp",
                                                         "throttling_failure_count"])
+    # Retention (#8): policies and holds; a report's approval and run (its batches write business events).
+    auditlog.register(RetentionPolicy, exclude_fields=["updated_at"])
+    auditlog.register(LegalHold, exclude_fields=["updated_at"])
+    auditlog.register(PurgeReport, exclude_fields=["updated_at"])

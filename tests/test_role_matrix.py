@@ -81,6 +81,22 @@ EXPECTED: dict[str, frozenset[Role]] = {
     # --- Linkage (#6) ---
     # --- Resident change feed, residents' rights, protection flag (#7) ---
     # --- Retention and purges (#8) ---
+    # Administrators keep policies and holds and decide on purges; auditors read reports and certificates.
+    "retention:report_list": frozenset({ADMIN, AUDITOR}),
+    "retention:report_detail": frozenset({ADMIN, AUDITOR}),
+    "retention:report_progress": frozenset({ADMIN, AUDITOR}),
+    "retention:certificate_csv": frozenset({ADMIN, AUDITOR}),
+    "retention:certificate_pdf": frozenset({ADMIN, AUDITOR}),
+    "retention:report_create": frozenset({ADMIN}),
+    "retention:report_approve": frozenset({ADMIN}),
+    "retention:report_reject": frozenset({ADMIN}),
+    "retention:report_stop": frozenset({ADMIN}),
+    "retention:report_resume": frozenset({ADMIN}),
+    "retention:policy_list": frozenset({ADMIN}),
+    "retention:policy_edit": frozenset({ADMIN}),
+    "retention:hold_list": frozenset({ADMIN}),
+    "retention:hold_create": frozenset({ADMIN}),
+    "retention:hold_release": frozenset({ADMIN}),
     # API documentation: the roles that use the API.
     "api:schema": frozenset({STAFF, ADMIN}),
     "api:docs": frozenset({STAFF, ADMIN}),

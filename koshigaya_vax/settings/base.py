@@ -210,6 +210,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Resident change feed and residents' rights (#7) ----------------------------------------------
 
 # --- Retention and purges (#8) --------------------------------------------------------------------
+# Data classes (retention.classes keys, comma-separated) whose monthly purge runs without an administrator's
+# approval, e.g. "import_files,import_row_errors"; empty = every purge waits for approval. Ids per batch:
+# each batch is one transaction, so this bounds how long a purge holds row locks and the audit chain head.
+RETENTION_AUTO_CLASSES = env_list("RETENTION_AUTO_CLASSES", "")
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000)
 
 # --- Logging: never personal data; see koshigaya_vax/logging.py -------------------------------
 LOGGING = {

@@ -1,0 +1,306 @@
+"""The data-class registry: everything the retention purge can delete, one class per kind of data.
+
+A class knows its default and minimum period, how to list the ids due as of a cutoff (ascending, held
+persons left out), and how to delete one batch of those ids inside the caller's transaction — checking
+each id again first (still due, not held now), so that a batch deletes at most what the report froze and
+never anything that became protected since. Apps built later (linkage results, notice PDFs) register
+their own class from their ``ready()`` with ``register_data_class``.
+
+Deletions here use plain SQL DELETEs: the ORM's delete would send auditlog's signals and write one diff
+per row with every field (names, addresses) into the log. The purge instead records one business event
+per batch with counts and id ranges (retention.services).
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Protocol
+
+from django.db import connection, models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from retention.models import LEGAL_MINIMUM_YEARS, RECORDS_CLASS
+
+ID_CHUNK = 500  # ids per IN (...) list on SQLite (its variable limit); PostgreSQL takes a batch at once
+
+
+@dataclass
+class BatchOutcome:
+    deleted: int = 0
+    skipped: int = 0
+    related: dict[str, int] = field(default_factory=dict)
+
+
+class DataClass(Protocol):
+    key: str
+    default_years: int
+    minimum_years: int
+
+    @property
+    def label(self) -> Promise | str: ...
+
+    @property
+    def unit(self) -> Promise | str: ...
+
+    @property
+    def start_label(self) -> Promise | str:
+        """What the period counts from."""
+
+    def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
+        """Ids due (start < cutoff) and not concerning a held person, ascending."""
+
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
+        """Rows deleted along with these units, by kind (for the report and the certificate)."""
+
+    def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
+        """Delete those of ``ids`` still due and not held, in the caller's transaction."""
+
+
+_registry: dict[str, DataClass] = {}
+
+
+def register_data_class(data_class: DataClass) -> None:
+    """Register (or replace, so ``ready()`` may run twice) a class; purges run classes in registration
+    order."""
+    _registry[data_class.key] = data_class
+
+
+def data_classes() -> list[DataClass]:
+    return list(_registry.values())
+
+
+def data_class(key: str) -> DataClass:
+    return _registry[key]
+
+
+# --- Helpers -----------------------------------------------------------------------------------------
+
+def chunks(ids: Sequence[int], size: int | None = None) -> Iterator[Sequence[int]]:
+    if size is None:
+        size = ID_CHUNK if connection.vendor == "sqlite" else max(len(ids), 1)
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def delete_rows(model: type[models.Model], column: str, ids: Sequence[int]) -> int:
+    """``DELETE FROM <model> WHERE <column> IN ids``, without signals; returns the rows deleted."""
+    if not ids:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    deleted = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement, the ids as one array parameter
+            cursor.execute(f"DELETE FROM {table} WHERE {quote(column)} = ANY(%s)", [list(ids)])  # noqa: S608
+            return int(cursor.rowcount)
+        for part in chunks(ids):
+            placeholders = ", ".join(["%s"] * len(part))
+            cursor.execute(f"DELETE FROM {table} WHERE {quote(column)} IN ({placeholders})", list(part))  # noqa: S608
+            deleted += cursor.rowcount
+    return deleted
+
+
+def count_rows(model: type[models.Model], field_name: str, ids: Sequence[int]) -> int:
+    return sum(model._default_manager.filter(**{f"{field_name}__in": part}).count() for part in chunks(ids))
+
+
+def start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- Vaccination records and resident records ------------------------------------------------------------
+
+class PersonRecords:
+    """A person with everything recorded about them: the resident record, its vaccination records,
+    residency history, released holds and any other row that refers to the resident (found from the
+    model's relations, so tables added by later apps are deleted with the person, not left dangling)."""
+
+    key = RECORDS_CLASS
+    label = _("接種記録・宛名")
+    unit = _("人")
+    start_label = _("最終接種日と転出日・死亡日のうち遅い日")
+    default_years = 20
+    minimum_years = LEGAL_MINIMUM_YEARS
+
+    def _due(self, cutoff: date) -> Any:
+        from records.models import ResidencyStatus, Resident, VaccinationRecord
+
+        recent = VaccinationRecord.objects.filter(resident=OuterRef("pk"), vaccinated_on__gte=cutoff)
+        # records.rules is the pure form of this (retention.rules.person_retention_start).
+        return (
+            Resident.objects.filter(residency_status__in=[ResidencyStatus.MOVED_OUT, ResidencyStatus.DECEASED])
+            .filter(Q(moved_out_on__isnull=False) | Q(died_on__isnull=False))
+            .filter(Q(moved_out_on__isnull=True) | Q(moved_out_on__lt=cutoff))
+            .filter(Q(died_on__isnull=True) | Q(died_on__lt=cutoff))
+            .exclude(Exists(recent))
+        )
+
+    def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
+        for pk in self._due(cutoff).order_by("pk").values_list("pk", flat=True).iterator(chunk_size=10_000):
+            if pk not in held:
+                yield pk
+
+    def _dependents(self) -> list[tuple[type[models.Model], models.Field]]:
+        from records.models import Resident
+
+        return [
+            (relation.related_model, relation.field)
+            for relation in Resident._meta.related_objects
+            if relation.one_to_many or relation.one_to_one
+        ]
+
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
+        return {model._meta.label: count_rows(model, fk.name, ids) for model, fk in self._dependents()}
+
+    def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
+        from records.models import Resident
+
+        candidates = [pk for pk in ids if pk not in held]
+        # Lock the people first: a vaccination record added concurrently waits for this transaction (its
+        # foreign key needs the row), or, if it committed before, the check below sees it.
+        locked: list[int] = []
+        for part in chunks(candidates):
+            locked += Resident.objects.select_for_update().filter(pk__in=part).values_list("pk", flat=True)
+        still_due: list[int] = []
+        for part in chunks(sorted(locked)):
+            still_due += self._due(cutoff).filter(pk__in=part).values_list("pk", flat=True)
+        still_due.sort()
+        related = {}
+        for model, fk in self._dependents():
+            related[model._meta.label] = delete_rows(model, str(fk.column), still_due)
+        deleted = delete_rows(Resident, "id", still_due)
+        return BatchOutcome(deleted=deleted, skipped=len(ids) - deleted, related=related)
+
+
+# --- Uploaded import files ------------------------------------------------------------------------------
+
+class ImportFiles:
+    """The clinic CSV as received (encrypted in storage). The import's metadata, SHA-256 (which still
+    refuses the same file twice) and row counts stay; only the file goes and ``stored_file`` is emptied.
+    A file that produced records of a held person stays."""
+
+    key = "import_files"
+    label = _("取込ファイル（受信したCSV）")
+    unit = _("ファイル")
+    start_label = _("取込の完了日")
+    default_years = 1
+    minimum_years = 1
+
+    def _due(self, cutoff: date, held: set[int]) -> Any:
+        from imports.models import ClinicImport, ImportStatus
+        from records.models import VaccinationRecord
+
+        qs = ClinicImport.objects.filter(
+            status__in=[ImportStatus.COMMITTED, ImportStatus.FAILED], finished_at__lt=start_of_day(cutoff),
+        ).exclude(stored_file="")
+        if held:
+            qs = qs.exclude(Exists(VaccinationRecord.objects.filter(source_import=OuterRef("pk"),
+                                                                    resident_id__in=held)))
+        return qs
+
+    def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
+        yield from self._due(cutoff, held).order_by("pk").values_list("pk", flat=True).iterator(chunk_size=10_000)
+
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
+        return {}
+
+    def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
+        from imports.models import ClinicImport
+        from imports.services.storage import import_file_delete
+
+        imports = list(self._due(cutoff, held).select_for_update().filter(pk__in=ids).only("pk", "stored_file"))
+        # Files first, then the column: a worker killed in between leaves the column naming a file that
+        # is gone, and the resumed batch (import_file_delete ignores a missing file) empties it.
+        for clinic_import in imports:
+            import_file_delete(name=clinic_import.stored_file)
+        done = [clinic_import.pk for clinic_import in imports]
+        deleted = 0
+        for part in chunks(done):
+            deleted += ClinicImport.objects.filter(pk__in=part).update(stored_file="", updated_at=timezone.now())
+        return BatchOutcome(deleted=deleted, skipped=len(ids) - deleted)
+
+
+# --- Row-error details -------------------------------------------------------------------------------
+
+class ImportRowErrors:
+    """The per-row error details of an import (row number, column, message); the import keeps its
+    counts. Once gone, the import's error list and error CSV are empty."""
+
+    key = "import_row_errors"
+    label = _("取込エラー行の詳細")
+    unit = _("行")
+    start_label = _("取込の完了日")
+    default_years = 1
+    minimum_years = 1
+
+    def _due(self, cutoff: date) -> Any:
+        from imports.models import ImportRowError
+
+        return ImportRowError.objects.filter(clinic_import__finished_at__lt=start_of_day(cutoff))
+
+    def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
+        yield from self._due(cutoff).order_by("pk").values_list("pk", flat=True).iterator(chunk_size=10_000)
+
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
+        return {}
+
+    def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
+        from imports.models import ImportRowError
+
+        still_due: list[int] = []
+        for part in chunks(ids):
+            still_due += self._due(cutoff).filter(pk__in=part).values_list("pk", flat=True)
+        deleted = delete_rows(ImportRowError, "id", still_due)
+        return BatchOutcome(deleted=deleted, skipped=len(ids) - deleted)
+
+
+# --- Audit entries ------------------------------------------------------------------------------------
+
+class AuditEntries:
+    """The audit log's own entries, identified by ``seq``. The only sanctioned deletion of the append-only
+    log: the chain keeps a checkpoint for every deleted range (audit.purge) and still verifies. Entries
+    about a held person (the resident as object) stay."""
+
+    key = "audit_entries"
+    label = _("監査ログ")
+    unit = _("件")
+    start_label = _("記録日時")
+    default_years = 30
+    minimum_years = LEGAL_MINIMUM_YEARS
+
+    def _due(self, cutoff: date, held: set[int]) -> Any:
+        from django.contrib.contenttypes.models import ContentType
+
+        from audit.models import AuditLogEntry
+        from records.models import Resident
+
+        qs = AuditLogEntry.objects.filter(timestamp__lt=start_of_day(cutoff))
+        if held:
+            resident_type = ContentType.objects.get_for_model(Resident)
+            qs = qs.exclude(content_type=resident_type, object_id__in=held)
+        return qs
+
+    def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
+        yield from self._due(cutoff, held).order_by("seq").values_list("seq", flat=True).iterator(chunk_size=10_000)
+
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
+        return {}
+
+    def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
+        from audit.purge import audit_entries_purge
+
+        still_due: list[int] = []
+        for part in chunks(ids):
+            still_due += self._due(cutoff, held).filter(seq__in=part).values_list("seq", flat=True)
+        ranges = audit_entries_purge(seqs=still_due, purge_report_id=report_id)
+        deleted = sum(r.entries for r in ranges)
+        return BatchOutcome(deleted=deleted, skipped=len(ids) - deleted,
+                            related={"checkpoints": len(ranges)})
+
+
+def register_builtin_classes() -> None:
+    for builtin in (PersonRecords(), ImportRowErrors(), ImportFiles(), AuditEntries()):
+        register_data_class(builtin)
