@@ -217,7 +217,7 @@ class ResidencyPeriod(BaseModel):
         return f"#{self.resident_id} {self.status} {self.valid_from}–{self.valid_until or ''}"
 
     def as_rule(self) -> Period:
-        return Period(self.status, self.valid_from, self.valid_until, self.address)
+        return Period(self.status, self.valid_from, self.valid_until, self.address, self.postal_code, self.cause)
 
 
 class ExaminationCategory(models.IntegerChoices):
