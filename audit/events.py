@@ -38,4 +38,9 @@ class AuditEvent(models.TextChoices):
     # --- Eligibility and notices (#5): add below ---
     # --- Linkage (#6): add below ---
     # --- Resident change feed, residents' rights, protection flag (#7): add below ---
+    FEED_RECEIVED = "feed.received", _("異動データの受付")
+    FEED_DUPLICATE_REFUSED = "feed.duplicate_refused", _("異動データの重複拒否")
+    FEED_APPLIED = "feed.applied", _("異動データの反映")
+    FEED_FAILED = "feed.failed", _("異動データの取込失敗")
+    FEED_NON_RESIDENT_REGISTERED = "feed.non_resident_registered", _("住登外者の登録")
     # --- Retention and purges (#8): add below ---
