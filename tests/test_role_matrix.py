@@ -86,6 +86,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "imports:feed_progress": frozenset({STAFF, AUDITOR}),
     "imports:feed_upload": frozenset({STAFF}),
     "imports:feed_error_csv": frozenset({STAFF}),
+    "records:non_resident_register": frozenset({STAFF}),
     # --- Retention and purges (#8) ---
     # API documentation: the roles that use the API.
     "api:schema": frozenset({STAFF, ADMIN}),
