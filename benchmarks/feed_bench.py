@@ -17,7 +17,8 @@ about 10 % of them dated before a change of the same person earlier in the file 
 (c) processing it (``imports.feed.resident_feed_process``: validation, the people and their histories,
     placement, the resident and period writes, their audit entries, the file's bookkeeping).
 
-Prints changes/s of (c) (target >= 10,000/s) and (c)/(a).
+Prints changes/s of (c) (target >= 10,000/s), (c)/(a), the Python process's CPU time and the machine's
+load average (on a shared machine the wall-clock figures move with the load), and the time of each step.
 """
 
 import argparse
@@ -248,9 +249,10 @@ def main() -> None:
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
-        started = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        started, cpu_started = time.perf_counter(), time.process_time()
         done = resident_feed_process(feed_id=feed_file.pk)
-        process_s = time.perf_counter() - started
+        process_s, process_cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
@@ -261,6 +263,8 @@ def main() -> None:
         print(f"(b) receive (hash, encrypt, store, encoding, count): {receive_s:.2f} s")
         print(f"(c) process: {process_s:.2f} s = {len(rows) / process_s:,.0f} changes/s "
               f"(target >= 10,000/s); (c)/(a) = {process_s / floor_s:.1f}")
+        print(f"    CPU time of this process (Python side, without the database server): {process_cpu:.2f} s; "
+              f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         for name, seconds in phases.items():
             print(f"    {name:<18} {seconds:6.2f} s")
     finally:
