@@ -52,6 +52,8 @@ def test_staff_upload_applies_and_page_shows_row_errors(staff_user, client_for):
     assert rows[0][:3] == ["異動区分", "異動日", "宛名番号"] and rows[0][-3:] == ["行番号", "エラー項目", "エラー内容"]
     assert [r[10] for r in rows[1:]] == ["3", "4"]
     assert rows[1][2] == "999998"
+    assert rows[2][9] == "（不正な値のため表示しません）"
+    assert bad_my_number not in csv_response.content.decode("utf-8-sig")
     assert AuditLogEntry.objects.filter(event=AuditEvent.EXPORT_MADE).count() == 1
 
 
@@ -79,6 +81,16 @@ def test_auditor_sees_list_and_history_but_not_row_errors(staff_user, auditor_us
     assert "宛名番号に該当する宛名がありません" not in page.content.decode()
     assert auditor.get(reverse("imports:feed_error_csv", args=[feed.pk])).status_code == 403
     assert auditor.post(reverse("imports:feed_upload")).status_code == 403
+
+
+def test_error_csv_masks_a_valid_my_number(staff_user, client_for):
+    my_number = new_my_number()
+    client = client_for(staff_user)
+    upload(client, feed_bytes([change("address_change", "2025-05-01", "999996", my_number=my_number)]))
+    feed = ResidentFeedFile.objects.get()
+    content = client.get(reverse("imports:feed_error_csv", args=[feed.pk])).content.decode("utf-8-sig")
+    assert my_number not in content
+    assert "********" + my_number[-4:] in content
 
 
 def test_upload_of_a_new_resident_with_my_number(staff_user, client_for):
