@@ -243,8 +243,12 @@ def main() -> None:
 
             setattr(owner, name, wrapper)
 
-        for name in ("_parse", "_load", "_apply_rows", "_write", "_audit", "_save_row_errors"):
+        for name in ("_parse", "_load", "_apply_rows", "_write", "_pg_insert", "_pg_update", "_audit",
+                     "_save_row_errors"):
             timed(applying, name)
+        from audit import services as audit_services
+
+        timed(audit_services, "chain_and_copy_rows")
         connection.close()
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
@@ -265,8 +269,11 @@ def main() -> None:
               f"(target >= 10,000/s); (c)/(a) = {process_s / floor_s:.1f}")
         print(f"    CPU time of this process (Python side, without the database server): {process_cpu:.2f} s; "
               f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        labels = {"_load": "  of which the reads (3 queries) and histories",
+                  "_pg_insert": "  of which INSERTs (COPY + SQL)", "_pg_update": "  of which UPDATEs (COPY + SQL)",
+                  "chain_and_copy_rows": "  of which chaining + COPY of audit rows"}
         for name, seconds in phases.items():
-            print(f"    {name:<18} {seconds:6.2f} s")
+            print(f"    {labels.get(name, name):<42} {seconds:6.2f} s")
     finally:
         from django.db import connections
 
