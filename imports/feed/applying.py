@@ -236,10 +236,12 @@ def _batches(items: Sequence[Any], size: int = LOOKUP_BATCH) -> Iterator[Sequenc
         yield items[start:start + size]
 
 
-def _select(model: type[Model], columns: Sequence[str], key: str, keys: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+def _select(model: type[Model], columns: Sequence[str], key: str, keys: Sequence[Any], *,
+            lock: bool = False) -> Iterator[tuple[Any, ...]]:
     """Rows (values of ``columns``) whose ``key`` is one of ``keys``: on PostgreSQL one query with the keys
     as one array parameter (psycopg adapts a long list of parameters one by one, slowly), elsewhere a
-    query per 2,000 keys. Identifiers only come from the model's metadata."""
+    query per 2,000 keys. ``lock`` locks the rows (FOR UPDATE) until the transaction ends. Identifiers
+    only come from the model's metadata."""
     if not keys:
         return
     if connection.vendor == "postgresql":
@@ -250,13 +252,14 @@ def _select(model: type[Model], columns: Sequence[str], key: str, keys: Sequence
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {', '.join(quote(column_of[c]) for c in columns)} FROM {quote(model._meta.db_table)} "  # noqa: S608
-                f"WHERE {quote(column_of[key])} = ANY(%s::{kind}[])",
+                f"WHERE {quote(column_of[key])} = ANY(%s::{kind}[]){' FOR UPDATE' if lock else ''}",
                 [list(keys)],
             )
             yield from cursor.fetchall()
         return
     for batch in _batches(keys):
-        yield from model._default_manager.filter(**{f"{key}__in": batch}).order_by().values_list(*columns)
+        queryset = model._default_manager.filter(**{f"{key}__in": batch}).order_by()
+        yield from (queryset.select_for_update() if lock else queryset).values_list(*columns)
 
 
 _PERIOD_COLUMNS = ("id", "resident_id", "status", "valid_from", "valid_until", "address", "postal_code", "cause")
@@ -267,7 +270,9 @@ def _load(address_numbers: list[str], indexes: list[str]) -> tuple[dict[str, _Pe
     the file's My Numbers (by blind index): three queries on PostgreSQL."""
     people: dict[str, _Person] = {}
     alias = connection.alias
-    for values in _select(Resident, _RESIDENT_ATTNAMES, "address_number", address_numbers):
+    # Locked: a resident changed elsewhere (a correction request, say) between this read and the feed's
+    # write would otherwise lose that change; the other writer waits for this transaction instead.
+    for values in _select(Resident, _RESIDENT_ATTNAMES, "address_number", address_numbers, lock=True):
         resident = _instance(Resident, dict(zip(_RESIDENT_ATTNAMES, values, strict=True)), alias)
         people[resident.address_number] = _Person(resident, False, {}, [], _resident_values(resident))
     by_id = {person.resident.pk: person for person in people.values()}
