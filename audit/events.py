@@ -43,4 +43,5 @@ class AuditEvent(models.TextChoices):
     FEED_APPLIED = "feed.applied", _("異動データの反映")
     FEED_FAILED = "feed.failed", _("異動データの取込失敗")
     FEED_NON_RESIDENT_REGISTERED = "feed.non_resident_registered", _("住登外者の登録")
+    FEED_JUKINET_QUERIED = "feed.jukinet_queried", _("住基ネットへの本人確認情報の照会")
     # --- Retention and purges (#8): add below ---

@@ -295,3 +295,34 @@ def non_resident_register(
         audit_event_record(event=AuditEvent.FEED_NON_RESIDENT_REGISTERED, actor=actor, target=resident,
                            data={"registration": registration.pk, "source": source})
     return resident
+
+
+def non_resident_register_from_jukinet(
+    *,
+    actor: Any,
+    client: Any,
+    address_number: str,
+    my_number: str,
+    name_kana: str,
+    registered_from: date,
+) -> Resident:
+    """Register a non-resident from the 本人確認情報 a 住基ネット lookup (records.jukinet.JukinetClient)
+    returns for ``my_number``; staff add the 振り仮名, which the network does not hold. The lookup is
+    recorded (FEED_JUKINET_QUERIED, with its reference and whether anyone was found, never the number)
+    whatever its outcome; raises ValidationError when no one has that number, MyNumberError for an
+    invalid one (nothing is sent) and records.jukinet.JukinetUnavailable when the network does not answer."""
+    from records.models import NonResidentSource
+
+    answer = client.lookup(my_number=my_number, requested_by=actor.get_username())
+    with transaction.atomic(), acting_as(actor):
+        audit_event_record(event=AuditEvent.FEED_JUKINET_QUERIED, actor=actor, target=actor,
+                           data={"reference": answer.reference, "found": answer.person is not None})
+    if answer.person is None:
+        raise ValidationError({"my_number": "住基ネットに該当する本人確認情報がありません。"}, code="jukinet_not_found")
+    person = answer.person
+    return non_resident_register(
+        actor=actor, address_number=address_number, name=person.name, name_kana=name_kana, sex=person.sex,
+        birth_date=person.birth_date, address=person.address, postal_code=person.postal_code,
+        registered_from=registered_from, source=NonResidentSource.JUKINET, source_document="住基ネット本人確認情報",
+        source_reference=answer.reference, my_number=my_number,
+    )
