@@ -377,10 +377,14 @@ def _apply_rows(rows: list[tuple[int, FeedRow]]) -> _Applied:
 
 
 def _text(value: Any) -> str:
+    """A value as django-auditlog writes it in a diff (None as "None", dates in ISO form)."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return "None"
-    if isinstance(value, date | datetime):
-        return value.isoformat()
+    if kind is date or kind is datetime:
+        return value.isoformat()  # type: ignore[no-any-return]
     return str(value)
 
 
@@ -388,8 +392,9 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]
     changes = {}
     for name, new in after.items():
         old = before.get(name)
-        if old != new and (old is not None or new not in ("", None)):
-            changes[name] = [MASK, MASK] if name in _MASKED else [_text(old), _text(new)]
+        if old == new or (old is None and (new == "" or new is None)):
+            continue
+        changes[name] = [MASK, MASK] if name in _MASKED else [_text(old), _text(new)]
     return changes
 
 
@@ -438,12 +443,16 @@ def _pg_insert(model: type[Model], names: Sequence[str], rows: list[tuple[Any, .
 
 
 def _copy_text(value: Any) -> str | None:
+    """A value as COPY's text format takes it (psycopg writes str fastest)."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return None
-    if isinstance(value, bool):
+    if kind is bool:
         return "t" if value else "f"
-    if isinstance(value, date | datetime):
-        return value.isoformat()
+    if kind is date or kind is datetime:
+        return value.isoformat()  # type: ignore[no-any-return]
     return str(value)
 
 
@@ -544,8 +553,17 @@ def _resident_created_changes(resident: Resident) -> dict[str, list[str]]:
 
 
 def _period_created_changes(period: ResidencyPeriod) -> dict[str, list[str]]:
-    return _diff({}, {"id": period.pk, "resident": period.resident_id, "valid_from": period.valid_from,
-                      **{name: getattr(period, name) for name in PERIOD_FIELDS}})
+    changes = {"id": ["None", str(period.pk)], "resident": ["None", str(period.resident_id)],
+               "valid_from": ["None", period.valid_from.isoformat()], "status": ["None", period.status]}
+    if period.valid_until is not None:
+        changes["valid_until"] = ["None", period.valid_until.isoformat()]
+    if period.address:
+        changes["address"] = ["None", period.address]
+    if period.postal_code:
+        changes["postal_code"] = ["None", period.postal_code]
+    if period.cause:
+        changes["cause"] = ["None", period.cause]
+    return changes
 
 
 def _changes_by_pk(batch: Sequence[tuple[Model, dict[str, list[str]]]]) -> Callable[[Model], dict[str, Any]]:
