@@ -357,7 +357,9 @@ def _apply_rows(rows: list[tuple[int, FeedRow]]) -> _Applied:
             person.periods = place_change(person.periods, change)
             if latest:
                 _take_items(resident, row)
-            if index is not None and index != resident.my_number_index and (latest or not resident.my_number_index):
+            # A My Number is not tied to a date: set when the person has none, replaced by a correction (the
+            # only kind that got past the check above with a different one).
+            if index is not None and index != resident.my_number_index:
                 if resident.my_number_index:
                     owners.pop(resident.my_number_index, None)
                 resident.my_number_ciphertext = encrypt_my_number(row.my_number)

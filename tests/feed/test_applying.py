@@ -177,10 +177,13 @@ def test_a_different_my_number_needs_a_correction():
     new = new_my_number()
     feed = receive_and_process([change("address_change", "2025-04-01", "200060", my_number=new)])
     assert [e.code for e in feed.row_errors.all()] == ["my_number_differs"]
+    receive_and_process([change("address_change", "2025-06-01", "200060", address="越谷市後")], name="b.csv")
+    # a correction dated before the person's latest change still corrects the number, not the address
     feed = receive_and_process([change("correction", "2025-04-02", "200060", my_number=new)], name="c.csv")
     assert feed.rows_applied == 1
     person.refresh_from_db()
     assert decrypt_my_number(person.my_number_ciphertext) == new
+    assert person.address == "越谷市後"
 
 
 def test_audit_entries_for_bulk_writes_and_one_event_per_file():
