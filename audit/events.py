@@ -38,6 +38,12 @@ class AuditEvent(models.TextChoices):
     # --- Eligibility and notices (#5): add below ---
     # --- Linkage (#6): add below ---
     # --- Resident change feed, residents' rights, protection flag (#7): add below ---
+    FEED_RECEIVED = "feed.received", _("異動データの受付")
+    FEED_DUPLICATE_REFUSED = "feed.duplicate_refused", _("異動データの重複拒否")
+    FEED_APPLIED = "feed.applied", _("異動データの反映")
+    FEED_FAILED = "feed.failed", _("異動データの取込失敗")
+    FEED_NON_RESIDENT_REGISTERED = "feed.non_resident_registered", _("住登外者の登録")
+    FEED_JUKINET_QUERIED = "feed.jukinet_queried", _("住基ネットへの本人確認情報の照会")
     # --- Retention and purges (#8): add below ---
     RETENTION_POLICY_CHANGED = "retention.policy_changed", _("保存期間の変更")
     RETENTION_HOLD_PLACED = "retention.hold_placed", _("消去保留の設定")

@@ -10,7 +10,14 @@ MY_NUMBER_FIELDS = ["my_number_ciphertext", "my_number_index"]
 def register_audited_models() -> None:
     from accounts.models import AccessReview, BackupCodeDevice, RoleGrant
     from imports.models import ClinicApiToken
-    from records.models import Clinic, ResidencyPeriod, Resident, VaccinationRecord, Vaccine
+    from records.models import (
+        Clinic,
+        NonResidentRegistration,
+        ResidencyPeriod,
+        Resident,
+        VaccinationRecord,
+        Vaccine,
+    )
     from retention.models import LegalHold, PurgeReport, RetentionPolicy
 
     auditlog.register(
@@ -20,6 +27,7 @@ def register_audited_models() -> None:
     )
     auditlog.register(VaccinationRecord, exclude_fields=["updated_at"])
     auditlog.register(ResidencyPeriod, exclude_fields=["updated_at"])
+    auditlog.register(NonResidentRegistration, exclude_fields=["updated_at"])
     auditlog.register(Clinic, exclude_fields=["updated_at"])
     auditlog.register(Vaccine, exclude_fields=["updated_at"])
     auditlog.register(

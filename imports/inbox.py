@@ -208,14 +208,17 @@ def _stored_from_inbox(*, name: str, clinic: Clinic, data: bytes) -> ClinicImpor
                                        clinic=clinic).first()
 
 
-def _reject(path: Path, rejected: Path, reason: str) -> Path:
+CLINIC_GUIDE = "ファイル名の規則とCSVの様式は「医療機関向け 接種実績CSV 仕様」（docs/clinic-csv.md）にあります。"
+
+
+def _reject(path: Path, rejected: Path, reason: str, *, guide: str = CLINIC_GUIDE) -> Path:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     moved = _move(path, rejected, f"{stamp}_{path.name}")
-    _write_reason(moved.with_name(moved.name + REASON_SUFFIX), original=path.name, reason=reason)
+    _write_reason(moved.with_name(moved.name + REASON_SUFFIX), original=path.name, reason=reason, guide=guide)
     return moved
 
 
-def _write_reason(target: Path, *, original: str, reason: str) -> None:
+def _write_reason(target: Path, *, original: str, reason: str, guide: str = CLINIC_GUIDE) -> None:
     """UTF-8 with BOM and CRLF, so Notepad on the contractor's Windows PC shows it as it is."""
     now = timezone.localtime()
     text = "\r\n".join([
@@ -225,7 +228,7 @@ def _write_reason(target: Path, *, original: str, reason: str) -> None:
         f"理由: {reason}",
         "",
         "対処: 理由を確認してファイルを直し、受信フォルダに置き直してください。",
-        "ファイル名の規則とCSVの様式は「医療機関向け 接種実績CSV 仕様」（docs/clinic-csv.md）にあります。",
+        guide,
         "",
     ])
     temporary = target.with_name("." + target.name + ".part")

@@ -16,3 +16,15 @@ def inbox_scan_task() -> dict[str, Any]:
     from imports.inbox import inbox_scan
 
     return inbox_scan(actor=None).as_dict()
+
+
+FEED_INBOX_SCAN_TASK = "imports.feed_inbox_scan"
+
+
+@shared_task(name=FEED_INBOX_SCAN_TASK)
+def feed_inbox_scan_task() -> dict[str, Any]:
+    """The daily scan of the resident change feed's inbox (imports/migrations/0004_feed_inbox_schedule:
+    01:30 Asia/Tokyo). Thin: the work is imports.feed.inbox.feed_inbox_scan."""
+    from imports.feed.inbox import feed_inbox_scan
+
+    return feed_inbox_scan(actor=None).as_dict()

@@ -118,3 +118,75 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row_number}行目 {self.column}: {self.code}"
+
+
+# --- The resident change feed (異動データ, issue #7) --------------------------------------------------
+
+
+class FeedStatus(models.TextChoices):
+    RECEIVED = "received", _("受付済み")
+    VALIDATING = "validating", _("検証中")
+    APPLIED = "applied", _("反映完了")
+    FAILED = "failed", _("失敗")
+
+
+class ResidentFeedFile(BaseModel):
+    """One change file of the resident-records system (docs/resident-feed.md), received like a clinic CSV
+    (stored encrypted and unchanged, with the SHA-256 of the original bytes). States: received ->
+    validating -> applied | failed, moved under ``select_for_update``; every valid row is applied in one
+    transaction, so a file is either untouched or fully applied."""
+
+    source = models.CharField(_("受付経路"), max_length=20, choices=ImportSource.choices)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("アップロード者"))
+    original_filename = models.CharField(_("ファイル名"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, unique=True)
+    size_bytes = models.PositiveBigIntegerField(_("サイズ（バイト）"))
+    stored_file = models.CharField(_("保管ファイル"), max_length=255, blank=True)
+    encoding = models.CharField(_("文字コード"), max_length=20, blank=True)
+    status = models.CharField(_("状態"), max_length=20, choices=FeedStatus.choices, default=FeedStatus.RECEIVED,
+                              db_index=True)
+    rows_total = models.PositiveIntegerField(_("行数"), default=0)
+    rows_validated = models.PositiveIntegerField(_("検証済み行数"), default=0)
+    rows_applied = models.PositiveIntegerField(_("反映行数"), default=0)
+    rows_error = models.PositiveIntegerField(_("エラー行数"), default=0)
+    residents_created = models.PositiveIntegerField(_("新規宛名数"), default=0)
+    failure_message = models.TextField(_("失敗の理由"), blank=True)
+    started_at = models.DateTimeField(_("処理開始日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("処理終了日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("異動データ取込")
+        verbose_name_plural = _("異動データ取込")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=FeedStatus.APPLIED)
+                | Q(rows_total=models.F("rows_applied") + models.F("rows_error")),
+                name="feed_applied_rows_add_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"異動データ #{self.pk} {self.original_filename}"
+
+
+class ResidentFeedRowError(models.Model):
+    """A change the feed did not apply, with the column and a Japanese message; the row number counts
+    the header as row 1. Never holds the row's values (names, My Numbers)."""
+
+    feed_file = models.ForeignKey(ResidentFeedFile, on_delete=models.CASCADE, related_name="row_errors",
+                                  verbose_name=_("異動データ取込"))
+    row_number = models.PositiveIntegerField(_("行番号"))
+    column = models.CharField(_("項目"), max_length=20, blank=True)
+    code = models.CharField(_("エラーコード"), max_length=40)
+    message = models.CharField(_("内容"), max_length=300)
+
+    class Meta:
+        verbose_name = _("異動データのエラー行")
+        verbose_name_plural = _("異動データのエラー行")
+        ordering = ["feed_file", "row_number", "id"]
+        indexes = [models.Index(fields=["feed_file", "row_number"], name="feed_error_row_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.row_number}行目 {self.column}: {self.code}"

@@ -22,6 +22,11 @@ VIEW_ROW_ERRORS = "imports.view_importrowerror"
 VIEW_API_TOKEN = "imports.view_clinicapitoken"  # noqa: S105  (permission names, not secrets)
 ISSUE_API_TOKEN = "imports.add_clinicapitoken"  # noqa: S105
 REVOKE_API_TOKEN = "imports.change_clinicapitoken"  # noqa: S105
+# The resident change feed (issue #7): staff bring files in and read their row errors; auditors read the
+# list and each file's history (not the row errors, nor the error CSV with names and My Numbers).
+UPLOAD_FEED = "imports.add_residentfeedfile"
+VIEW_FEED = "imports.view_residentfeedfile"
+VIEW_FEED_ROW_ERRORS = "imports.view_residentfeedrowerror"
 
 # The inbox job is a django-celery-beat PeriodicTask; administrators keep its schedule in the admin.
 EDIT_SCHEDULES = {
@@ -32,8 +37,8 @@ EDIT_SCHEDULES = {
 
 ROLE_PERMISSIONS = {
     Role.CLINIC: {UPLOAD_IMPORT, VIEW_IMPORT, VIEW_ROW_ERRORS},
-    Role.STAFF: {UPLOAD_IMPORT, VIEW_IMPORT, VIEW_ROW_ERRORS},
-    Role.AUDITOR: {VIEW_IMPORT},
+    Role.STAFF: {UPLOAD_IMPORT, VIEW_IMPORT, VIEW_ROW_ERRORS, UPLOAD_FEED, VIEW_FEED, VIEW_FEED_ROW_ERRORS},
+    Role.AUDITOR: {VIEW_IMPORT, VIEW_FEED},
     Role.ADMINISTRATOR: {VIEW_API_TOKEN, ISSUE_API_TOKEN, REVOKE_API_TOKEN, *EDIT_SCHEDULES},
 }
 
@@ -89,3 +94,15 @@ def can_revoke_api_token(user: Any) -> bool:
 
 def can_view_api_tokens(user: Any) -> bool:
     return bool(user.has_perm(VIEW_API_TOKEN))
+
+
+def can_upload_feed(user: Any) -> bool:
+    return bool(user.has_perm(UPLOAD_FEED))
+
+
+def can_view_feed(user: Any) -> bool:
+    return bool(user.has_perm(VIEW_FEED))
+
+
+def can_view_feed_row_errors(user: Any) -> bool:
+    return bool(user.has_perm(VIEW_FEED_ROW_ERRORS)) and can_view_feed(user)

@@ -22,3 +22,18 @@ def clinic_import_process_task(import_id: int) -> str:
     from imports.services import clinic_import_process
 
     return str(clinic_import_process(import_id=import_id).status)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    max_retries=3,
+    retry_backoff=10,
+    retry_backoff_max=300,
+)
+def resident_feed_process_task(feed_id: int) -> str:
+    """Process one received resident change file (imports.feed); returns its final status. A worker
+    killed mid-file leaves it VALIDATING and untouched; the redelivered message runs it again."""
+    from imports.feed import resident_feed_process
+
+    return str(resident_feed_process(feed_id=feed_id).status)

@@ -259,3 +259,42 @@ class MyNumberRevealForm(forms.Form):
         # Not echoed: a refused reason may hold the very number it is refused for.
         widget=NoEchoTextInput(attrs={"autocomplete": "off", "placeholder": _("本人確認のため")}),
     )
+
+
+class NonResidentRegisterForm(forms.Form):
+    """A registered non-resident (住登外者) from a paper source: the basic items, and what was seen."""
+
+    address_number = forms.CharField(label=_("宛名番号"), max_length=15,
+                                     widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    name = forms.CharField(label=_("氏名"), max_length=100)
+    name_kana = forms.CharField(label=_("氏名カナ"), max_length=100)
+    sex = forms.TypedChoiceField(label=_("性別"), coerce=int, choices=[(1, _("男")), (2, _("女"))])
+    birth_date = EraDateField(label=_("生年月日"))
+    postal_code = forms.CharField(label=_("郵便番号"), max_length=8, required=False,
+                                  widget=forms.TextInput(attrs={"placeholder": "123-4567"}))
+    address = forms.CharField(label=_("住所"), max_length=200, help_text=_("住民票のある市区町村の住所"))
+    my_number = forms.CharField(
+        label=_("個人番号"), max_length=30, required=False, help_text=_("任意。12桁。入力した番号は再表示しません。"),
+        widget=NoEchoTextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    registered_from = EraDateField(label=_("住登外登録日"), help_text=_("この日から住登外者として扱います。"))
+    source_document = forms.CharField(
+        label=_("確認した書類"), max_length=200,
+        help_text=_("例: 住民票の写し（春日部市発行）、転出証明書。書類の写しは保存しません。"),
+    )
+    source_reference = forms.CharField(label=_("書類の番号・照会番号"), max_length=100, required=False)
+
+    def clean_address_number(self) -> str:
+        value = unicodedata.normalize("NFKC", self.cleaned_data["address_number"]).strip()
+        if not value.isdigit():
+            raise ValidationError(_("宛名番号は数字で入力してください。"), code="address_number")
+        return value
+
+    def clean_my_number(self) -> str:
+        raw = self.cleaned_data["my_number"]
+        if not raw:
+            return ""
+        try:
+            return normalize_my_number(raw)
+        except MyNumberError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None

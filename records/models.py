@@ -217,7 +217,7 @@ class ResidencyPeriod(BaseModel):
         return f"#{self.resident_id} {self.status} {self.valid_from}–{self.valid_until or ''}"
 
     def as_rule(self) -> Period:
-        return Period(self.status, self.valid_from, self.valid_until, self.address)
+        return Period(self.status, self.valid_from, self.valid_until, self.address, self.postal_code, self.cause)
 
 
 class ExaminationCategory(models.IntegerChoices):
@@ -343,3 +343,32 @@ class VaccinationRecord(BaseModel):
             dose_ml=self.dose_ml,
             fee_yen=self.fee_yen,
         )
+
+
+class NonResidentSource(models.TextChoices):
+    PAPER = "paper", _("書類（紙）")
+    JUKINET = "jukinet", _("住基ネット照会")
+
+
+class NonResidentRegistration(BaseModel):
+    """How a registered non-resident (住登外者) came to be known: who registered them, on which day, from
+    which source document (issue #7). The resident's history holds the matching period, cause
+    ``non_resident_registration``."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="non_resident_registrations",
+                                 verbose_name=_("宛名"))
+    registered_from = models.DateField(_("住登外登録日"))
+    source = models.CharField(_("確認方法"), max_length=20, choices=NonResidentSource.choices)
+    source_document = models.CharField(_("確認した書類"), max_length=200,
+                                       help_text=_("例: 住民票の写し（春日部市発行）、転出証明書、予診票の記載"))
+    source_reference = models.CharField(_("書類の番号・照会番号"), max_length=100, blank=True)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                      verbose_name=_("登録者"))
+
+    class Meta:
+        verbose_name = _("住登外者の登録")
+        verbose_name_plural = _("住登外者の登録")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"住登外登録 #{self.pk} (宛名 #{self.resident_id})"

@@ -13,11 +13,13 @@ VIEW_CLINIC = "records.view_clinic"
 VIEW_VACCINE = "records.view_vaccine"
 # Showing a My Number in full (an explicit, reasoned and audited action; everywhere else it is masked).
 REVEAL_MY_NUMBER = "records.reveal_my_number"
+# Registering a non-resident (住登外者) from a source document (issue #7).
+REGISTER_NON_RESIDENT = "records.add_nonresidentregistration"
 
 ROLE_PERMISSIONS = {
     Role.STAFF: {
         VIEW_RESIDENT, VIEW_RECORD, ADD_RECORD, CHANGE_RECORD, DELETE_RECORD, VIEW_CLINIC, VIEW_VACCINE,
-        REVEAL_MY_NUMBER,
+        REVEAL_MY_NUMBER, REGISTER_NON_RESIDENT,
     },
     Role.ADMINISTRATOR: {
         VIEW_CLINIC, VIEW_VACCINE,
@@ -46,3 +48,7 @@ def can_delete_record(user: Any) -> bool:
 
 def can_reveal_my_number(user: Any) -> bool:
     return bool(user.has_perm(REVEAL_MY_NUMBER))
+
+
+def can_register_non_resident(user: Any) -> bool:
+    return bool(user.has_perm(REGISTER_NON_RESIDENT))

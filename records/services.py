@@ -235,3 +235,94 @@ def my_number_reveal(
     audit_access_record(actor=actor, objects=[resident], view=view, permission=REVEAL_MY_NUMBER,
                         purpose=purpose)
     return my_number
+
+
+# --- Registered non-residents (住登外者, issue #7) -------------------------------------------------------
+
+
+@transaction.atomic
+def non_resident_register(
+    *,
+    actor: Any,
+    address_number: str,
+    name: str,
+    name_kana: str,
+    sex: int,
+    birth_date: date,
+    address: str,
+    registered_from: date,
+    source: str,
+    source_document: str,
+    source_reference: str = "",
+    postal_code: str = "",
+    my_number: str | None = None,
+) -> Resident:
+    """Register a person the city holds no resident record for (e.g. vaccinated here while living
+    elsewhere), from a source document: the resident with status 住登外者, a residency period from
+    ``registered_from`` (cause ``non_resident_registration``), the registration with its source, and
+    the business event FEED_NON_RESIDENT_REGISTERED — one transaction, all or nothing."""
+    from django.utils import timezone
+
+    from records.models import NonResidentRegistration, ResidencyCause, ResidencyPeriod
+
+    errors: dict[str, str] = {}
+    if registered_from > timezone.localdate():
+        errors["registered_from"] = "住登外登録日が未来の日付です。"
+    elif registered_from < birth_date:
+        errors["registered_from"] = "住登外登録日が生年月日より前です。"
+    if not source_document.strip():
+        errors["source_document"] = "確認した書類を入力してください。"
+    if errors:
+        raise ValidationError(errors)
+    resident = resident_create(
+        actor=actor, address_number=address_number, name=name, name_kana=name_kana, sex=sex, birth_date=birth_date,
+        address=address, postal_code=postal_code, my_number=my_number,
+        residency_status=ResidencyStatus.NON_RESIDENT, moved_in_on=registered_from,
+    )
+    period = ResidencyPeriod(
+        resident=resident, status=ResidencyStatus.NON_RESIDENT, valid_from=registered_from, address=resident.address,
+        postal_code=resident.postal_code, cause=ResidencyCause.NON_RESIDENT_REGISTRATION,
+    )
+    registration = NonResidentRegistration(
+        resident=resident, registered_from=registered_from, source=source, source_document=source_document.strip(),
+        source_reference=source_reference.strip(), registered_by=actor,
+    )
+    period.full_clean()
+    registration.full_clean()
+    with acting_as(actor):
+        period.save()
+        registration.save()
+        audit_event_record(event=AuditEvent.FEED_NON_RESIDENT_REGISTERED, actor=actor, target=resident,
+                           data={"registration": registration.pk, "source": source})
+    return resident
+
+
+def non_resident_register_from_jukinet(
+    *,
+    actor: Any,
+    client: Any,
+    address_number: str,
+    my_number: str,
+    name_kana: str,
+    registered_from: date,
+) -> Resident:
+    """Register a non-resident from the 本人確認情報 a 住基ネット lookup (records.jukinet.JukinetClient)
+    returns for ``my_number``; staff add the 振り仮名, which the network does not hold. The lookup is
+    recorded (FEED_JUKINET_QUERIED, with its reference and whether anyone was found, never the number)
+    whatever its outcome; raises ValidationError when no one has that number, MyNumberError for an
+    invalid one (nothing is sent) and records.jukinet.JukinetUnavailable when the network does not answer."""
+    from records.models import NonResidentSource
+
+    answer = client.lookup(my_number=my_number, requested_by=actor.get_username())
+    with transaction.atomic(), acting_as(actor):
+        audit_event_record(event=AuditEvent.FEED_JUKINET_QUERIED, actor=actor, target=actor,
+                           data={"reference": answer.reference, "found": answer.person is not None})
+    if answer.person is None:
+        raise ValidationError({"my_number": "住基ネットに該当する本人確認情報がありません。"}, code="jukinet_not_found")
+    person = answer.person
+    return non_resident_register(
+        actor=actor, address_number=address_number, name=person.name, name_kana=name_kana, sex=person.sex,
+        birth_date=person.birth_date, address=person.address, postal_code=person.postal_code,
+        registered_from=registered_from, source=NonResidentSource.JUKINET, source_document="住基ネット本人確認情報",
+        source_reference=answer.reference, my_number=my_number,
+    )

@@ -28,12 +28,13 @@ from audit.services import audit_access_record
 from records import permissions, selectors, services
 from records.forms import (
     MyNumberRevealForm,
+    NonResidentRegisterForm,
     RecordDeleteForm,
     ResidentSearchForm,
     VaccinationRecordForm,
     add_service_errors,
 )
-from records.models import Resident, VaccinationRecord
+from records.models import NonResidentSource, Resident, VaccinationRecord
 
 
 def _resident_or_404(request: HttpRequest, pk: int) -> Resident:
@@ -254,3 +255,32 @@ class MyNumberRevealView(PersonalDataView):
     def _render(self, request: HttpRequest, form: MyNumberRevealForm, resident: Resident) -> HttpResponse:
         self.record_access([resident])
         return render(request, self.template_name, {"resident": resident, "form": form})
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("my_number"), name="dispatch")
+class NonResidentRegisterView(PersonalDataView):
+    """Register a non-resident (住登外者) from a paper source document; the new resident's page follows."""
+
+    required_permission = permissions.REGISTER_NON_RESIDENT
+    template_name = "records/non_resident_form.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": NonResidentRegisterForm()})
+
+    @method_decorator(sensitive_variables("data"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = NonResidentRegisterForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                resident = services.non_resident_register(
+                    actor=request.user, source=NonResidentSource.PAPER, my_number=data["my_number"] or None,
+                    **{k: v for k, v in data.items() if k != "my_number"},
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("住登外者として登録しました。"))
+                return redirect("records:resident_detail", pk=resident.pk)
+        return render(request, self.template_name, {"form": form})

@@ -80,6 +80,13 @@ EXPECTED: dict[str, frozenset[Role]] = {
     # --- Eligibility and notices (#5) ---
     # --- Linkage (#6) ---
     # --- Resident change feed, residents' rights, protection flag (#7) ---
+    # The change feed: staff bring files in; auditors read the list and each file's history, not row errors.
+    "imports:feed_list": frozenset({STAFF, AUDITOR}),
+    "imports:feed_detail": frozenset({STAFF, AUDITOR}),
+    "imports:feed_progress": frozenset({STAFF, AUDITOR}),
+    "imports:feed_upload": frozenset({STAFF}),
+    "imports:feed_error_csv": frozenset({STAFF}),
+    "records:non_resident_register": frozenset({STAFF}),
     # --- Retention and purges (#8) ---
     # Administrators keep policies and holds and decide on purges; auditors read reports and certificates.
     "retention:report_list": frozenset({ADMIN, AUDITOR}),

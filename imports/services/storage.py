@@ -4,6 +4,7 @@ against the SHA-256 taken on receipt."""
 
 import hashlib
 import uuid
+from typing import Protocol
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -11,6 +12,14 @@ from django.utils import timezone
 
 from imports.models import ClinicImport
 from records.crypto import decrypt_blob, encrypt_blob
+
+
+class StoredFile(Protocol):
+    """What reading a stored file needs: a clinic import or a resident change file (imports.feed)."""
+
+    pk: int
+    stored_file: str
+    sha256: str
 
 
 class StoredFileCorrupted(Exception):
@@ -29,7 +38,7 @@ def import_file_delete(*, name: str) -> None:
         default_storage.delete(name)
 
 
-def import_file_read(*, clinic_import: ClinicImport) -> bytes:
+def import_file_read(*, clinic_import: ClinicImport | StoredFile) -> bytes:
     """The bytes exactly as received. Raises StoredFileCorrupted if they do not hash to the recorded
     SHA-256, records.crypto.DecryptionError if no configured key opens them."""
     with default_storage.open(clinic_import.stored_file, "rb") as handle:

@@ -208,6 +208,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Linkage: the intermediate server (#6) --------------------------------------------------------
 
 # --- Resident change feed and residents' rights (#7) ----------------------------------------------
+# The change feed's inbox (imports.feed.inbox): the resident-records system drops its daily change file
+# here; a stored file moves to the archive, a refused one to the inbox's "rejected" folder with the reason.
+FEED_INBOX_DIR = Path(env_str("FEED_INBOX_DIR", str(VAR_DIR / "feed-inbox")))
+FEED_ARCHIVE_DIR = Path(env_str("FEED_ARCHIVE_DIR", str(VAR_DIR / "feed-archive")))
 
 # --- Retention and purges (#8) --------------------------------------------------------------------
 # Data classes (retention.classes keys, comma-separated) whose monthly purge runs without an administrator's

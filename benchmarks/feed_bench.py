@@ -1,0 +1,287 @@
+"""Benchmark of the resident change feed (異動データ, issue #7, "Performance") on PostgreSQL.
+
+    .venv/bin/python benchmarks/feed_bench.py                    # 50,000 changes over 300,000 residents
+    .venv/bin/python benchmarks/feed_bench.py --changes 10000    # smaller, for a quick look
+    .venv/bin/python benchmarks/feed_bench.py --profile          # also print a cProfile of the processing
+
+It creates its own database (``kvax_feed_bench`` on ``BENCH_PG_URL``, default
+``postgres://postgres@127.0.0.1:5432``) and a temporary media folder, both removed at the end unless
+``--keep``; migrates it; COPYs 300,000 synthetic residents (no stored histories: the feed derives and
+stores each person's history the first time it changes them) and builds one UTF-8 change file: address
+changes, move-outs, deaths, move-ins (new and returning people), births, name changes and corrections,
+about 10 % of them dated before a change of the same person earlier in the file (out of order) and about
+1 % bad rows (unknown 宛名番号, impossible dates, wrong check digits). Then, in the same run:
+
+(a) the floor: decoding the file, parsing it with ``csv`` and COPYing its cells into a bare table;
+(b) receiving it (``imports.feed.resident_feed_receive``: hash, encryption, storage, encoding, row count);
+(c) processing it (``imports.feed.resident_feed_process``: validation, the people and their histories,
+    placement, the resident and period writes, their audit entries, the file's bookkeeping).
+
+Prints changes/s of (c) (target >= 10,000/s), (c)/(a), the Python process's CPU time and the machine's
+load average (on a shared machine the wall-clock figures move with the load), and the time of each step.
+"""
+
+import argparse
+import cProfile
+import csv
+import io
+import os
+import pstats
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "kvax_feed_bench"
+RESIDENTS = 300_000
+CHANGES = 50_000
+FIRST_NUMBER = 1_000_001
+
+
+def _pg_admin_url() -> str:
+    return os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def _admin_execute(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{_pg_admin_url()}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _setup_django(db_name: str, media_root: str) -> None:
+    os.environ["DATABASE_URL"] = f"{_pg_admin_url()}/{db_name}"
+    os.environ["DEBUG"] = "0"
+    os.environ["MEDIA_ROOT"] = media_root
+    os.environ["KVAX_VAR_DIR"] = media_root
+    os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "koshigaya_vax.settings.dev"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.WARNING)
+
+
+def generate_residents(count: int, rng: random.Random) -> list[tuple[str, str, date, int]]:
+    """(address number, kana, birth date, sex) of ``count`` residents COPYed into the table, a My Number
+    for about half of them."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from records.crypto import encrypt_my_number, my_number_blind_index
+    from records.models import Resident
+    from records.rules.kana import kana_key, name_key
+    from records.rules.mynumber import generate_my_number
+
+    fields = [f for f in Resident._meta.concrete_fields if f.attname != "id"]
+    columns = ", ".join(str(f.column) for f in fields)
+    now = timezone.now()
+    people = []
+    seen: set[str] = set()
+    with connection.cursor() as cursor, cursor.copy(f"COPY records_resident ({columns}) FROM STDIN") as copy:
+        for n in range(count):
+            address_number = str(FIRST_NUMBER + n)
+            kana = f"コシガヤ\u3000{'アイウエオカキクケコ'[n % 10]}{'サシスセソ'[n // 10 % 5]}"
+            name = f"越谷 太郎{n}"
+            birth = date(1930, 1, 1) + timedelta(days=rng.randrange(33000))
+            sex = rng.choice((1, 2))
+            my_number = ""
+            if n % 2 == 0:
+                my_number = generate_my_number(rng)
+                while my_number in seen:
+                    my_number = generate_my_number(rng)
+                seen.add(my_number)
+            values = {
+                "created_at": now, "updated_at": now, "address_number": address_number,
+                "my_number_ciphertext": encrypt_my_number(my_number) if my_number else "",
+                "my_number_index": my_number_blind_index(my_number) if my_number else None,
+                "information_provision_code": None, "name": name, "name_kana": kana, "kana_key": kana_key(kana),
+                "name_key": name_key(name), "sex": sex, "birth_date": birth, "postal_code": "343-0845",
+                "address": "埼玉県越谷市越ヶ谷1-1-1", "address_detail": "", "phone": "",
+                "residency_status": "resident", "moved_in_on": None, "moved_out_on": None, "died_on": None,
+                "is_protected": False, "auto_response_disabled": False, "use_suspended": False,
+            }
+            copy.write_row([values[f.attname] for f in fields])
+            people.append((address_number, kana, birth, sex))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE records_resident")
+    return people
+
+
+def build_changes(people: list[tuple[str, str, date, int]], count: int, rng: random.Random) -> list[list[str]]:
+    from imports.feed.layout import KIND_CODES
+    from records.rules.mynumber import generate_my_number
+
+    rows: list[list[str]] = []
+    chosen = rng.sample(people, int(count * 0.8))
+    base = date(2025, 6, 1)
+    new_number = FIRST_NUMBER + len(people)
+    for address_number, kana, birth, sex in chosen:
+        roll = rng.random()
+        kind = ("address_change" if roll < 0.4 else "move_out" if roll < 0.55 else "death" if roll < 0.6
+                else "move_in" if roll < 0.68 else "name_change" if roll < 0.8 else "correction" if roll < 0.85
+                else "address_change")
+        on = base + timedelta(days=rng.randrange(120))
+        rows.append([KIND_CODES[kind], on.isoformat(), address_number, "越谷 花子", kana, birth.isoformat(),
+                     str(sex), "343-0001", f"埼玉県越谷市{rng.randrange(1000)}", ""])
+        if rng.random() < 0.12 and kind not in ("death",):
+            # a second change of the same person, dated earlier: out of order
+            rows.append([KIND_CODES["address_change"], (on - timedelta(days=rng.randrange(1, 60))).isoformat(),
+                         address_number, "越谷 花子", kana, birth.isoformat(), str(sex), "343-0002",
+                         f"埼玉県越谷市旧{rng.randrange(1000)}", ""])
+    while len(rows) < count:
+        on = base + timedelta(days=rng.randrange(120))
+        if rng.random() < 0.5:
+            birth, kind = on, "birth"
+        else:
+            birth, kind = date(1950, 1, 1) + timedelta(days=rng.randrange(25000)), "move_in"
+        rows.append([KIND_CODES[kind], on.isoformat(), str(new_number), "新規 太郎", "シンキ\u3000タロウ",
+                     birth.isoformat(), "1", "343-0003", "埼玉県越谷市新1-1", generate_my_number(rng)])
+        new_number += 1
+    rows = rows[:count]
+    rng.shuffle(rows)
+    for row in rng.sample(rows, count // 100):
+        spoil = rng.randrange(3)
+        if spoil == 0:
+            row[2] = "999999999999"
+        elif spoil == 1:
+            row[1] = "2025-02-30"
+        else:
+            row[9] = "123456789012"
+    return rows
+
+
+def to_bytes(rows: list[list[str]]) -> bytes:
+    from imports.feed.layout import FEED_COLUMNS
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FEED_COLUMNS)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def floor(data: bytes) -> float:
+    from django.db import connection, transaction
+
+    from imports.feed.layout import FEED_COLUMN_COUNT
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        cursor.execute(f"CREATE TABLE bench_floor ({', '.join(f'c{i} text' for i in range(FEED_COLUMN_COUNT))})")
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+        next(reader)
+        with cursor.copy("COPY bench_floor FROM STDIN") as copy:
+            for record in reader:
+                copy.write_row(record)
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_floor")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=CHANGES)
+    parser.add_argument("--residents", type=int, default=RESIDENTS)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    media = tempfile.mkdtemp(prefix="kvax-feed-bench-")
+    _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    _admin_execute(f"CREATE DATABASE {DB_NAME}")
+    try:
+        _setup_django(DB_NAME, media)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        from django.db import connection
+
+        from accounts.roles import Role
+        from imports.feed import applying, receiving, resident_feed_process, resident_feed_receive
+        from imports.models import ImportSource, ResidentFeedFile
+        from records.models import ResidencyPeriod
+        from tests.factories import UserFactory
+
+        rng = random.Random(7)
+        started = time.perf_counter()
+        people = generate_residents(args.residents, rng)
+        print(f"setup: {len(people):,} residents in {time.perf_counter() - started:.1f} s")
+        rows = build_changes(people, args.changes, rng)
+        data = to_bytes(rows)
+        print(f"file: {len(rows):,} changes, {len(data) / 1024 / 1024:.1f} MB")
+        user = UserFactory(username="bench-staff", with_role=Role.STAFF)
+
+        floor_s = floor(data)
+        receiving._enqueue = lambda feed_id: None  # type: ignore[assignment]  # processing is timed on its own
+        started = time.perf_counter()
+        feed_file = resident_feed_receive(actor=user, filename="bench.csv", data=data,
+                                          source=ImportSource.STAFF_UPLOAD)
+        receive_s = time.perf_counter() - started
+
+        phases: dict[str, float] = {}
+
+        def timed(owner: object, name: str) -> None:
+            original = getattr(owner, name)
+
+            def wrapper(*a: object, **k: object) -> object:
+                began = time.perf_counter()
+                try:
+                    return original(*a, **k)
+                finally:
+                    phases[name] = phases.get(name, 0.0) + time.perf_counter() - began
+
+            setattr(owner, name, wrapper)
+
+        for name in ("_parse", "_load", "_apply_rows", "_write", "_pg_insert", "_pg_update", "_audit",
+                     "_save_row_errors"):
+            timed(applying, name)
+        from audit import services as audit_services
+
+        timed(audit_services, "chain_and_copy_rows")
+        connection.close()
+        profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU time, not waits
+        if profiler:
+            profiler.enable()
+        load_before = os.getloadavg()[0]
+        started, cpu_started = time.perf_counter(), time.process_time()
+        done = resident_feed_process(feed_id=feed_file.pk)
+        process_s, process_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+        done = ResidentFeedFile.objects.get(pk=done.pk)
+        print(f"result: {done.status}, {done.rows_applied:,} applied, {done.rows_error:,} errors, "
+              f"{done.residents_created:,} residents created, {ResidencyPeriod.objects.count():,} periods stored")
+        print(f"(a) floor (decode, csv, COPY into a bare table): {floor_s:.2f} s")
+        print(f"(b) receive (hash, encrypt, store, encoding, count): {receive_s:.2f} s")
+        print(f"(c) process: {process_s:.2f} s = {len(rows) / process_s:,.0f} changes/s "
+              f"(target >= 10,000/s); (c)/(a) = {process_s / floor_s:.1f}")
+        print(f"    CPU time of this process (Python side, without the database server): {process_cpu:.2f} s; "
+              f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        labels = {"_load": "  of which the reads (3 queries) and histories",
+                  "_pg_insert": "  of which INSERTs (COPY + SQL)", "_pg_update": "  of which UPDATEs (COPY + SQL)",
+                  "chain_and_copy_rows": "  of which chaining + COPY of audit rows"}
+        for name, seconds in phases.items():
+            print(f"    {labels.get(name, name):<42} {seconds:6.2f} s")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            shutil.rmtree(media, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""Applying a change file: acceptance 1 (the right residency periods, "resident on D" around each
+boundary, an out-of-order change placed correctly) and 4 (bad rows reported per row, valid rows apply),
+summary columns, creation by birth and move-in, My Numbers, audit entries."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from audit.events import AuditEvent
+from audit.models import AuditLogEntry
+from imports.models import FeedStatus
+from records.crypto import decrypt_my_number, my_number_blind_index
+from records.models import ResidencyPeriod, ResidencyStatus, Resident
+from records.rules.residency import is_resident_on, status_on
+from tests.feed.helpers import change, new_my_number, periods_of, receive, receive_and_process, resident
+
+pytestmark = pytest.mark.django_db
+D = date
+
+
+def test_acceptance_1_move_out_death_move_in_and_out_of_order_address_change():
+    leaving = resident("200001")
+    dying = resident("200002", name="越谷　太郎", name_kana="コシガヤ　タロウ", sex=1)
+    moving = resident("200003", name="蒲生　一郎", name_kana="ガモウ　イチロウ", sex=1)
+    feed = receive_and_process([
+        change("move_out", "2025-06-01", "200001", address="東京都千代田区1-1", postal="100-0001"),
+        change("death", "令和7年7月15日", "200002", name="越谷　太郎", kana="コシガヤ　タロウ", sex="1"),
+        change("move_in", "20250801", "300001", name="転入　次郎", kana="テンニュウ　ジロウ", birth="1990-01-02",
+               sex="1", address="埼玉県越谷市南越谷2-2"),
+        # the later address change first, then an older one arriving after it
+        change("address_change", "2025-09-01", "200003", name="蒲生　一郎", kana="ガモウ　イチロウ", sex="1",
+               address="越谷市C"),
+        change("address_change", "2025/05/01", "200003", name="蒲生　一郎", kana="ガモウ　イチロウ", sex="1",
+               address="越谷市B"),
+    ])
+    assert feed.status == FeedStatus.APPLIED
+    assert (feed.rows_total, feed.rows_applied, feed.rows_error, feed.residents_created) == (5, 5, 0, 1)
+
+    periods = periods_of(leaving)
+    assert is_resident_on(periods, D(2025, 5, 31))
+    assert not is_resident_on(periods, D(2025, 6, 1))
+    leaving.refresh_from_db()
+    assert (leaving.residency_status, leaving.moved_out_on) == (ResidencyStatus.MOVED_OUT, D(2025, 6, 1))
+    assert (leaving.address, leaving.postal_code) == ("東京都千代田区1-1", "100-0001")
+
+    periods = periods_of(dying)
+    assert is_resident_on(periods, D(2025, 7, 14))
+    assert status_on(periods, D(2025, 7, 15)) == ResidencyStatus.DECEASED
+    dying.refresh_from_db()
+    assert (dying.residency_status, dying.died_on) == (ResidencyStatus.DECEASED, D(2025, 7, 15))
+
+    arrived = Resident.objects.get(address_number="300001")
+    periods = periods_of(arrived)
+    assert status_on(periods, D(2025, 7, 31)) is None
+    assert is_resident_on(periods, D(2025, 8, 1))
+    assert (arrived.residency_status, arrived.moved_in_on) == (ResidencyStatus.RESIDENT, D(2025, 8, 1))
+    assert (arrived.name, arrived.name_kana, arrived.birth_date, arrived.sex) == (
+        "転入　次郎", "テンニュウ　ジロウ", D(1990, 1, 2), 1)
+
+    moving.refresh_from_db()
+    periods = periods_of(moving)
+    assert [(p.valid_from, p.valid_until, p.address) for p in periods] == [
+        (D(1980, 4, 1), D(2025, 5, 1), "埼玉県越谷市越ヶ谷1-1"),
+        (D(2025, 5, 1), D(2025, 9, 1), "越谷市B"),
+        (D(2025, 9, 1), None, "越谷市C"),
+    ]
+    assert moving.address == "越谷市C"  # the latest change's address, not the one that arrived last
+
+
+def test_out_of_order_change_in_a_later_file_is_placed_and_keeps_current_items():
+    person = resident("200010")
+    receive_and_process([change("address_change", "2025-09-01", "200010", address="越谷市新", name="越谷　花子")],
+                        name="a.csv")
+    receive_and_process([change("address_change", "2025-03-01", "200010", address="越谷市旧", name="旧姓　花子")],
+                        name="b.csv")
+    person.refresh_from_db()
+    assert (person.address, person.name) == ("越谷市新", "越谷　花子")
+    rows = list(ResidencyPeriod.objects.filter(resident=person).order_by("valid_from").values_list(
+        "valid_from", "valid_until", "address", "cause"))
+    assert rows == [
+        (D(1980, 4, 1), D(2025, 3, 1), "埼玉県越谷市越ヶ谷1-1", "initial"),
+        (D(2025, 3, 1), D(2025, 9, 1), "越谷市旧", "address_change"),
+        (D(2025, 9, 1), None, "越谷市新", "address_change"),
+    ]
+
+
+def test_move_out_and_back_in_clears_the_move_out_date():
+    person = resident("200020")
+    receive_and_process([change("move_out", "2024-04-01", "200020", address="大阪府"),
+                         change("move_in", "2025-04-01", "200020", address="越谷市戻り")])
+    person.refresh_from_db()
+    assert (person.residency_status, person.moved_in_on, person.moved_out_on) == (
+        ResidencyStatus.RESIDENT, D(2025, 4, 1), None)
+    periods = periods_of(person)
+    assert not is_resident_on(periods, D(2025, 3, 31))
+    assert is_resident_on(periods, D(2025, 4, 1))
+
+
+def test_birth_creates_the_resident_with_my_number_and_name_change_updates():
+    my_number = new_my_number()
+    feed = receive_and_process([
+        change("birth", "2025-05-05", "400001", name="越谷　赤子", kana="こしがや　あかこ", birth="2025-05-05",
+               my_number=my_number),
+        change("name_change", "2025-06-01", "400001", name="越谷　赤美", kana="ｺｼｶﾞﾔ ｱｶﾐ", birth="2025-05-05"),
+    ])
+    assert (feed.rows_applied, feed.residents_created) == (2, 1)
+    baby = Resident.objects.get(address_number="400001")
+    assert (baby.name, baby.name_kana, baby.kana_key) == ("越谷　赤美", "コシガヤ　アカミ", "コシガヤアカミ")
+    assert decrypt_my_number(baby.my_number_ciphertext) == my_number
+    assert baby.my_number_index == my_number_blind_index(my_number)
+    periods = periods_of(baby)
+    assert status_on(periods, D(2025, 5, 4)) is None
+    assert is_resident_on(periods, D(2025, 5, 5))
+    assert [p.cause for p in periods] == ["birth", "name_change"]
+
+
+def test_acceptance_4_bad_rows_are_reported_per_row_and_valid_rows_apply():
+    person = resident("200030")
+    other = resident("200031", name="別人　花子")
+    feed = receive_and_process([
+        change("address_change", "2025-05-01", "999999", address="X"),  # row 2: unknown 宛名番号
+        change("address_change", "2025-13-01", "200030", address="X"),  # row 3: invalid date
+        change("address_change", "2025-05-01", "200030", address="X", my_number="123456789012"),  # 4: check digit
+        change("address_change", "2025-06-01", "200030", address="越谷市正"),  # row 5: valid
+        change("move_in", "2025-06-01", "500001", my_number=decrypt_my_number(other.my_number_ciphertext)),  # row 6
+        change("99", "2025-06-01", "200030"),  # row 7: unknown kind
+        change("move_out", (timezone.localdate() + timedelta(days=3)).isoformat(), "200030"),  # row 8: future
+        change("birth", "2025-06-01", "200031", birth="2025-06-01"),  # row 9: birth for a known number
+        change("address_change", "2025-06-01", "200030", kana="山田"),  # row 10: kana
+        ["05", "2025-06-01", "200030"],  # row 11: column count
+    ])
+    assert feed.status == FeedStatus.APPLIED
+    assert (feed.rows_total, feed.rows_applied, feed.rows_error) == (10, 1, 9)
+    errors = {(e.row_number, e.column, e.code) for e in feed.row_errors.all()}
+    assert (2, "宛名番号", "resident_unknown") in errors
+    assert any(n == 3 and c == "異動日" for n, c, _ in errors)
+    assert any(n == 4 and c == "個人番号" for n, c, _ in errors)
+    assert (6, "個人番号", "my_number_taken") in errors
+    assert (7, "異動区分", "kind_invalid") in errors
+    assert (8, "異動日", "date_future") in errors
+    assert (9, "宛名番号", "birth_known") in errors
+    assert (10, "氏名カナ", "kana_invalid") in errors
+    assert (11, "", "column_count") in errors
+    assert not {n for n, _, _ in errors} & {5}
+    person.refresh_from_db()
+    assert person.address == "越谷市正"
+    assert not Resident.objects.filter(address_number__in=["999999", "500001"]).exists()
+    for error in feed.row_errors.all():  # messages never repeat values
+        assert "999999" not in error.message and "X" not in error.message
+
+
+def test_a_rejected_creating_row_does_not_let_later_rows_create_the_person():
+    taken = resident("200040")
+    receive_and_process([
+        change("move_in", "2025-06-01", "600001", my_number=decrypt_my_number(taken.my_number_ciphertext)),
+        change("address_change", "2025-07-01", "600001", address="越谷市"),
+    ])
+    assert not Resident.objects.filter(address_number="600001").exists()
+
+
+def test_change_after_death_is_refused_but_correction_applies():
+    person = resident("200050")
+    feed = receive_and_process([
+        change("death", "2025-03-01", "200050"),
+        change("address_change", "2025-04-01", "200050", address="越谷市後"),
+        change("correction", "2025-04-01", "200050", address="越谷市（訂正）"),
+    ])
+    assert [(e.row_number, e.code) for e in feed.row_errors.all()] == [(3, "after_death")]
+    person.refresh_from_db()
+    assert (person.residency_status, person.died_on, person.address) == (
+        ResidencyStatus.DECEASED, D(2025, 3, 1), "越谷市（訂正）")
+
+
+def test_a_different_my_number_needs_a_correction():
+    person = resident("200060")
+    new = new_my_number()
+    feed = receive_and_process([change("address_change", "2025-04-01", "200060", my_number=new)])
+    assert [e.code for e in feed.row_errors.all()] == ["my_number_differs"]
+    receive_and_process([change("address_change", "2025-06-01", "200060", address="越谷市後")], name="b.csv")
+    # a correction dated before the person's latest change still corrects the number, not the address
+    feed = receive_and_process([change("correction", "2025-04-02", "200060", my_number=new)], name="c.csv")
+    assert feed.rows_applied == 1
+    person.refresh_from_db()
+    assert decrypt_my_number(person.my_number_ciphertext) == new
+    assert person.address == "越谷市後"
+
+
+def test_audit_entries_for_bulk_writes_and_one_event_per_file():
+    person = resident("200070")
+    my_number = new_my_number()
+    feed = receive_and_process([
+        change("address_change", "2025-04-01", "200070", address="越谷市監査"),
+        change("birth", "2025-05-05", "400070", birth="2025-05-05", my_number=my_number),
+    ])
+    events = AuditLogEntry.objects.filter(event=AuditEvent.FEED_APPLIED)
+    assert events.count() == 1
+    assert events.get().additional_data["rows_applied"] == 2
+    updated = AuditLogEntry.objects.get(object_pk=str(person.pk), action=AuditLogEntry.Action.UPDATE,
+                                        content_type__model="resident")
+    assert updated.changes["address"] == ["埼玉県越谷市越ヶ谷1-1", "越谷市監査"]
+    assert updated.additional_data == {"feed_file": feed.pk}
+    baby = Resident.objects.get(address_number="400070")
+    created = AuditLogEntry.objects.get(object_pk=str(baby.pk), action=AuditLogEntry.Action.CREATE,
+                                        content_type__model="resident")
+    assert created.changes["my_number_ciphertext"] == ["********", "********"]
+    assert my_number not in str(created.changes)
+    period_entries = AuditLogEntry.objects.filter(content_type__model="residencyperiod")
+    # the person's two derived periods... one initial, one new; the baby's one
+    assert period_entries.filter(action=AuditLogEntry.Action.CREATE).count() == 3
+    for entry in AuditLogEntry.objects.all():
+        assert my_number not in str(entry.changes) + str(entry.additional_data)
+
+
+def test_redelivered_rows_in_a_new_file_leave_the_same_history():
+    person = resident("200080")
+    rows = [change("move_out", "2025-06-01", "200080", address="東京都")]
+    receive_and_process(rows, name="1.csv")
+    first = periods_of(person)
+    again = receive_and_process([*rows, change("correction", "2025-01-01", "200080")], name="2.csv")  # other bytes
+    assert again.rows_applied == 2
+    assert periods_of(person) == first
+    assert ResidencyPeriod.objects.filter(resident=person).count() == 2
+
+
+def test_received_file_waits_and_processing_is_idempotent():
+    resident("200090")
+    feed = receive([change("address_change", "2025-04-01", "200090", address="越谷市一")])
+    from imports.feed import resident_feed_process
+
+    once = resident_feed_process(feed_id=feed.pk)
+    twice = resident_feed_process(feed_id=feed.pk)
+    assert once.status == twice.status == FeedStatus.APPLIED
+    assert AuditLogEntry.objects.filter(event=AuditEvent.FEED_APPLIED).count() == 1

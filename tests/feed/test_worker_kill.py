@@ -1,0 +1,151 @@
+"""The feed's task (thin, acks_late, retried on lost database connections only) and a real Celery worker
+killed with SIGKILL while it holds the applying transaction: nothing may be half-applied, and the next
+worker applies the file, once (PostgreSQL and Redis database 14)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from celery.exceptions import Retry
+from django.db import OperationalError, connection
+
+from imports.feed import receiving
+from imports.feed.applying import _ADVISORY_LOCK
+from imports.models import FeedStatus, ResidentFeedFile
+from imports.tasks import resident_feed_process_task
+from koshigaya_vax.celery import app as celery_app
+from records.models import ResidencyPeriod, Resident
+from tests.conftest import requires_postgres
+from tests.feed.helpers import change, feed_staff, receive
+from tests.imports.factories import residents_bulk
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = "redis://127.0.0.1:6379/14"
+ROWS = 8000
+
+
+def test_the_task_calls_the_service_and_returns_the_status(monkeypatch):
+    calls = []
+
+    def process(*, feed_id):
+        calls.append(feed_id)
+        return ResidentFeedFile(status=FeedStatus.APPLIED)
+
+    monkeypatch.setattr("imports.feed.resident_feed_process", process)
+    assert resident_feed_process_task.delay(7).get() == FeedStatus.APPLIED
+    assert calls == [7]
+    assert resident_feed_process_task.acks_late is True
+
+
+def test_a_lost_database_connection_is_retried_and_other_errors_propagate(monkeypatch):
+    def lost(*, feed_id):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("imports.feed.resident_feed_process", lost)
+    with pytest.raises(Retry):
+        resident_feed_process_task.delay(7)
+
+    def bug(*, feed_id):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr("imports.feed.resident_feed_process", bug)
+    with pytest.raises(ValueError, match="a bug"):
+        resident_feed_process_task.delay(7)
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _start_worker(name: str, media: Path, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "koshigaya_vax.settings.dev", "DATABASE_URL": _database_url(),
+           "CELERY_BROKER_URL": REDIS_URL, "MEDIA_ROOT": str(media), "KVAX_VAR_DIR": str(media), "DEBUG": "0"}
+    command = [sys.executable, "-m", "celery", "-A", "koshigaya_vax", "worker", "--concurrency=1", "--pool=prefork",
+               "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", "-n", f"{name}@%h"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _kill(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+
+
+def _wait_for(predicate, timeout: float, interval: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def _applying() -> bool:
+    """Whether some session holds the feed's advisory lock, i.e. is inside the applying transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted",
+                       [_ADVISORY_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_inside_the_applying_transaction_leaves_nothing(settings, tmp_path, monkeypatch):
+    import redis
+    from kombu import Connection
+
+    broker = redis.Redis.from_url(REDIS_URL)
+    broker.ping()
+    broker.flushdb()
+    settings.MEDIA_ROOT = tmp_path
+    saved = celery_app.conf.task_always_eager
+
+    def enqueue(feed_id: int) -> None:
+        celery_app.conf.task_always_eager = False
+        try:
+            with celery_app.connection_for_write(REDIS_URL) as conn:
+                resident_feed_process_task.apply_async(args=[feed_id], connection=conn)
+        finally:
+            celery_app.conf.task_always_eager = saved
+
+    monkeypatch.setattr(receiving, "_enqueue", enqueue)
+    people = residents_bulk(ROWS, start=900000, birth_date=date(1970, 1, 1))
+    rows = [change("move_out", "2025-06-01", p.resident.address_number, name=p.resident.name,
+                   kana=p.resident.name_kana, birth="1970-01-01", sex="1", address="東京都") for p in people]
+    log = tmp_path / "worker.log"
+    workers: list[subprocess.Popen] = []
+    try:
+        feed_file = receive(rows, actor=feed_staff())  # enqueued on commit (transaction=True)
+        workers.append(_start_worker("feed-first", tmp_path, log))
+        assert _wait_for(_applying, 90), log.read_text()
+        _kill(workers[0])
+        # The database notices the dead client at its next read or write and rolls the transaction back.
+        assert _wait_for(lambda: not _applying(), 90, 0.2)
+
+        assert ResidentFeedFile.objects.get(pk=feed_file.pk).status == FeedStatus.VALIDATING
+        assert not Resident.objects.exclude(residency_status="resident").exists()
+        assert not ResidencyPeriod.objects.exists()
+        assert broker.hlen("unacked") == 1
+
+        with Connection(REDIS_URL, transport_options={"visibility_timeout": 0}) as conn:
+            conn.default_channel.qos.restore_visible(num=10)
+        workers.append(_start_worker("feed-second", tmp_path, log))
+        assert _wait_for(lambda: ResidentFeedFile.objects.get(pk=feed_file.pk).status == FeedStatus.APPLIED, 120,
+                         0.2), log.read_text()
+        done = ResidentFeedFile.objects.get(pk=feed_file.pk)
+        assert (done.rows_total, done.rows_applied, done.rows_error) == (ROWS, ROWS, 0)
+        assert Resident.objects.filter(residency_status="moved_out", moved_out_on=date(2025, 6, 1)).count() == ROWS
+        assert ResidencyPeriod.objects.count() == 2 * ROWS
+    finally:
+        for worker in workers:
+            _kill(worker)
+        broker.flushdb()
