@@ -28,7 +28,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
 # Debian packages needed at run time: WeasyPrint's Pango libraries and a Japanese font for PDFs.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 # Only for `make messages` (xgettext/msgfmt).
 GETTEXT_PACKAGES := gettext
 
