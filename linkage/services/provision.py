@@ -133,7 +133,7 @@ _OUTCOMES = {
 def inbound_send(*, actor: Any, inbound_id: int, client: IntermediateServerClient | None = None) -> InboundQuery:
     """Send the decided answer of one inbound query (once; a retry after a timeout is accepted once)."""
     with transaction.atomic():
-        inbound = InboundQuery.objects.select_for_update().select_related("resident").get(pk=inbound_id)
+        inbound = InboundQuery.objects.select_for_update(of=("self",)).select_related("resident").get(pk=inbound_id)
         if inbound.status != InboundStatus.SENDING:
             return inbound
         inbound.attempts += 1
@@ -155,7 +155,8 @@ def inbound_send(*, actor: Any, inbound_id: int, client: IntermediateServerClien
         if own:
             client.close()
     with transaction.atomic():
-        inbound = InboundQuery.objects.select_for_update().select_related("resident", "decided_by").get(pk=inbound_id)
+        inbound = (InboundQuery.objects.select_for_update(of=("self",)).select_related("resident", "decided_by")
+                   .get(pk=inbound_id))
         if inbound.status != InboundStatus.SENDING:
             return inbound
         provided = answer.outcome == "provided"

@@ -64,7 +64,7 @@ def linkage_query_create(*, actor: Any, resident: Resident, provider_code: str, 
 def _begin(*, actor: Any, exchange_id: int) -> Exchange | None:
     """Mark the exchange sent, or None when it is already final (nothing to send)."""
     with transaction.atomic():
-        exchange = Exchange.objects.select_for_update().select_related("resident").get(pk=exchange_id)
+        exchange = Exchange.objects.select_for_update(of=("self",)).select_related("resident").get(pk=exchange_id)
         if exchange.status in EXCHANGE_FINAL:
             return None
         exchange.status = ExchangeStatus.SENT
@@ -92,7 +92,7 @@ def _record(exchange: Exchange, *, outcome: str, actor: Any, detail: str = "") -
 def _finish_unanswered(*, actor: Any, exchange_id: int, status: str, failure_code: str,
                        permit_id: str = "") -> Exchange:
     with transaction.atomic():
-        exchange = Exchange.objects.select_for_update().select_related("resident").get(pk=exchange_id)
+        exchange = Exchange.objects.select_for_update(of=("self",)).select_related("resident").get(pk=exchange_id)
         if exchange.status in EXCHANGE_FINAL:
             return exchange
         exchange.status = status
@@ -153,7 +153,7 @@ def linkage_query_send(*, actor: Any, exchange_id: int, client: IntermediateServ
 
 def _store(*, actor: Any, exchange_id: int, permit_id: str, query_id: str, payload: Any, dose_count: int) -> Exchange:
     with transaction.atomic():
-        exchange = Exchange.objects.select_for_update().select_related("resident").get(pk=exchange_id)
+        exchange = Exchange.objects.select_for_update(of=("self",)).select_related("resident").get(pk=exchange_id)
         if exchange.status == ExchangeStatus.ANSWERED or LinkageResult.objects.filter(exchange=exchange).exists():
             return exchange  # another attempt stored this answer already: never twice
         now = timezone.now()
@@ -199,7 +199,8 @@ def linkage_result_register(*, actor: Any, result_id: int) -> tuple[list[Vaccina
     """Register every dose of a result as a 転入前接種 record (source 情報連携) in one action, all or
     nothing. Doses already held (same date, vaccine and category) are skipped, never stored twice.
     Returns (records created, doses skipped as already held)."""
-    result = LinkageResult.objects.select_for_update().select_related("exchange", "resident").get(pk=result_id)
+    result = (LinkageResult.objects.select_for_update(of=("self",))
+              .select_related("exchange", "resident")).get(pk=result_id)
     if result.registered_at is not None:
         raise ValidationError({"__all__": "この照会結果は既に登録されています。"}, code="registered")
     resident = result.resident
