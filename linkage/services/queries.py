@@ -224,7 +224,7 @@ def linkage_result_register(*, actor: Any, result_id: int) -> tuple[list[Vaccina
                 actor=actor, resident=resident, vaccine=vaccine, vaccinated_on=dose.vaccinated_on,
                 age_at_vaccination=legal_age(resident.birth_date, dose.vaccinated_on),
                 billing_month=dose.vaccinated_on.replace(day=1), examination_category=dose.examination_category,
-                screening_doctor=dose.screening_doctor or "（情報連携）", payment_category=dose.payment_category,
+                screening_doctor=dose.screening_doctor or "不明（情報連携）", payment_category=dose.payment_category,
                 fee_yen=0, dose_ml=dose.dose_ml, place_text=f"{exchange.provider_name} {dose.place}".strip()[:200],
                 lot_number=dose.lot_number, before_move_in=True,
                 vaccinating_doctor="" if screening_only else dose.vaccinating_doctor,

@@ -1,11 +1,13 @@
 """Acceptance 1: a query the permission list does not allow is refused before any data leaves; an allowed
 one returns the history, which decrypts and registers as 転入前接種 records. Against the real mock."""
 
+import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 
 from audit.models import AuditLogEntry
@@ -159,7 +161,6 @@ def test_key_rotation_new_key_for_new_queries_every_key_for_decryption(mock, sta
                                                                       settings):
     """The answer to a query sent under the old key arrives (the retry gets the server's stored answer)
     after the rotation: the old key, now second in the list, still opens it."""
-    from linkage.client import IntermediateServerClient
     from linkage.envelope import generate_private_key_text, private_key_from_text, public_key_text
 
     old = list(settings.LINKAGE_PRIVATE_KEYS)
@@ -173,8 +174,8 @@ def test_key_rotation_new_key_for_new_queries_every_key_for_decryption(mock, sta
 
     new = generate_private_key_text()
     settings.LINKAGE_PRIVATE_KEYS = [new, *old]
-    with IntermediateServerClient.from_settings() as client:
-        client.key_register(public_key=public_key_text(private_key_from_text(new)))
+    call_command("linkage_register_key", stdout=io.StringIO())
+    assert public_key_text(private_key_from_text(new)) in mock.server_state()["bodies"]["112224"]["public_keys"]
     answered = linkage_query_send(actor=staff_user, exchange_id=exchange.pk)
     assert answered.status == ExchangeStatus.ANSWERED, answered.failure_code
     assert answered.result.dose_count == 1
