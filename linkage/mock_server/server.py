@@ -183,7 +183,7 @@ class MockState:
 
         return self._once("permit", str(payload.get("idempotency_key", "")), produce)
 
-    def query(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def query(self, payload: dict[str, Any], *, caller: str) -> tuple[int, dict[str, Any]]:
         key = str(payload.get("idempotency_key", ""))
         slot = f"query:{key}"
         if key and slot in self.data["idempotency"]:
@@ -193,6 +193,8 @@ class MockState:
         permit = self.data["permits"].get(permit_id)
         if permit is None:
             raise HttpError(404, "unknown_permit", "no such provision permit")
+        if permit["requester"] != caller:
+            raise HttpError(403, "wrong_body", "the permit was issued to another body")
         if permit["used_by"] not in (None, key):
             raise HttpError(409, "permit_used", "the permit was used by another query")
         if datetime.fromisoformat(permit["expires_at"]) < datetime.now(UTC):
@@ -315,6 +317,11 @@ def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _same_body(environ: dict[str, Any], claimed: str) -> None:
+    if environ.get("HTTP_X_BODY_CODE", "") != claimed:
+        raise HttpError(403, "wrong_body", "a body may act only as itself")
+
+
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error"}
 
@@ -340,12 +347,17 @@ def make_app(state: MockState) -> Callable[[dict[str, Any], StartResponse], Iter
                        if all(e.get(k) == v for k, v in query.items() if k in ("requester", "provider"))]
             return 200, {"entries": entries}
         if method == "GET" and rest == ["inbound"]:
+            _same_body(environ, query.get("body", ""))
             return state.inbound_list(query.get("body", ""))
         if method == "GET" and rest == ["log"]:
             return 200, {"entries": state.data["log"]}
         if method != "POST":
             raise HttpError(405, "method_not_allowed")
         payload = _json_body(environ)
+        # A body acts only as itself (each body's line is separate): who it claims to be in the request
+        # must be who it connected as.
+        if rest != ["queries"]:
+            _same_body(environ, str(payload.get("requester") if rest == ["permits"] else payload.get("body", "")))
         if rest == ["codes"]:
             return state.issue_code(payload)
         if rest == ["keys"]:
@@ -353,7 +365,7 @@ def make_app(state: MockState) -> Callable[[dict[str, Any], StartResponse], Iter
         if rest == ["permits"]:
             return state.issue_permit(payload)
         if rest == ["queries"]:
-            return state.query(payload)
+            return state.query(payload, caller=environ.get("HTTP_X_BODY_CODE", ""))
         if len(rest) == 3 and rest[0] == "inbound" and rest[2] == "answer":
             return state.inbound_answer(rest[1], payload)
         raise HttpError(404, "not_found")

@@ -3,14 +3,17 @@ limits (transient failures only), the exchange ends in a clear failed state, not
 a later retry completes it. Against the real mock process."""
 
 import json
+import threading
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from linkage.client import IntermediateServerClient, LinkageRejected, LinkageUnavailable
 from linkage.models import Exchange, ExchangeStatus, LinkageResult, ProvisionRecord, RecordOutcome
 from linkage.services.codes import provision_code_acquire
 from linkage.services.queries import linkage_query_create, linkage_query_send
+from tests.conftest import requires_postgres
 from tests.linkage.conftest import CHIYODA, base_state, dose, free_port, point_settings_at
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +133,46 @@ def test_nothing_listening_is_unavailable_after_the_attempt_limit():
         client.bodies()
     assert excinfo.value.attempts == 3 and excinfo.value.code == "connection_failed"
     assert sleeps == [0.01, 0.02]  # exponential back-off between the three attempts
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sends_of_one_exchange_store_one_result(mock, staff_user, moved_in_resident):
+    """Two workers send the same exchange at once (a double click, a redelivered task): the row lock and
+    the idempotency key leave one query at the server and one stored result."""
+    mock.person(address_number=moved_in_resident.address_number, doses=[dose()])
+    provision_code_acquire(actor=staff_user, resident=moved_in_resident)
+    exchange = linkage_query_create(actor=staff_user, resident=moved_in_resident, provider_code=CHIYODA,
+                                    provider_name="東京都千代田区")
+    mock.faults(delay_seconds=0.5, delay_count=2, path="/v1/queries")  # both requests in flight together
+    barrier = threading.Barrier(2)
+    statuses: list[str] = []
+
+    def send() -> None:
+        try:
+            barrier.wait(timeout=10)
+            statuses.append(linkage_query_send(actor=staff_user, exchange_id=exchange.pk).status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [ExchangeStatus.ANSWERED, ExchangeStatus.ANSWERED]
+    assert LinkageResult.objects.filter(exchange=exchange).count() == 1
+    assert len(mock.log("query_answered")) == 1
+    assert ProvisionRecord.objects.filter(exchange=exchange, outcome=RecordOutcome.ANSWERED).count() == 1
+
+
+def test_a_body_acts_only_as_itself(mock):
+    """The mock refuses a request that claims to come from another body than the one connected."""
+    import httpx
+
+    as_chiyoda = {"X-Body-Code": CHIYODA}
+    response = httpx.post(f"{mock.url}/v1/codes", headers=as_chiyoda,
+                          json={"body": "112224", "address_number": "1", "idempotency_key": "k"})
+    assert response.status_code == 403 and response.json()["error"] == "wrong_body"
+    response = httpx.get(f"{mock.url}/v1/inbound", params={"body": "112224"}, headers=as_chiyoda)
+    assert response.status_code == 403
