@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from audit.events import AuditEvent
 from audit.services import audit_access_record, audit_event_record
@@ -14,8 +16,9 @@ from linkage.rules import BUSINESS_LABELS, ITEM_LABELS
 from records.models import Resident
 
 CSV_EXPORT_LIMIT = 50_000
-HEADER = ["記録番号", "区分", "情報照会者コード", "情報照会者", "情報提供者コード", "情報提供者", "事務",
-          "特定個人情報の項目", "団体内宛名番号", "提供許可証番号", "照会日時", "完了日時", "結果", "詳細", "職員"]
+HEADER = [_("記録番号"), _("区分"), _("情報照会者コード"), _("情報照会者"), _("情報提供者コード"), _("情報提供者"),
+          _("事務"), _("特定個人情報の項目"), _("団体内宛名番号"), _("提供許可証番号"), _("照会日時"), _("完了日時"),
+          _("結果"), _("詳細"), _("職員")]
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,10 @@ def provision_record_export_csv(*, actor: Any, criteria: selectors.ProvisionReco
          BUSINESS_LABELS.get(r.business, r.business), ITEM_LABELS.get(r.item, r.item), r.address_number, r.permit_id,
          timezone.localtime(r.requested_at).isoformat(timespec="seconds"),
          timezone.localtime(r.completed_at).isoformat(timespec="seconds"), r.get_outcome_display(), r.detail,
-         r.staff.get_username() if r.staff is not None else "自動"]
+         r.staff.get_username() if r.staff is not None else gettext("自動")]
         for r in records
     ]
-    content = csv_bytes(HEADER, rows)
+    content = csv_bytes([str(h) for h in HEADER], rows)
     audit_event_record(event=AuditEvent.EXPORT_MADE, actor=actor,
                        data={"what": "provision_records", "format": "csv", "filters": criteria.as_query(),
                              "rows": len(rows)})

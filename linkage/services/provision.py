@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import acting_as
 from audit.events import AuditEvent
@@ -227,7 +228,7 @@ def _decide(*, actor: Any, inbound_id: int, decision: str, reason: str = "") -> 
     with transaction.atomic():
         inbound = InboundQuery.objects.select_for_update().get(pk=inbound_id)
         if inbound.status != InboundStatus.AWAITING_CONFIRMATION:
-            raise ValidationError({"__all__": "この照会は確認待ちではありません（既に判断されています）。"},
+            raise ValidationError({"__all__": _("この照会は確認待ちではありません（既に判断されています）。")},
                                   code="not_awaiting")
         inbound.decision = decision
         inbound.decided_by = actor
@@ -256,5 +257,5 @@ def inbound_refuse(*, actor: Any, inbound_id: int, reason: str) -> InboundQuery:
     """A staff member refuses: a refusal is sent, never the data."""
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": "拒否の理由を入力してください。"}, code="reason_required")
+        raise ValidationError({"reason": _("拒否の理由を入力してください。")}, code="reason_required")
     return _decide(actor=actor, inbound_id=inbound_id, decision=InboundDecision.REFUSED_BY_STAFF, reason=reason[:200])

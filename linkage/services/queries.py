@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import acting_as
 from audit.events import AuditEvent
@@ -44,11 +45,11 @@ def linkage_query_create(*, actor: Any, resident: Resident, provider_code: str, 
     moved in and has an information-provision code; never to ourselves."""
     errors: dict[str, str] = {}
     if resident.moved_in_on is None:
-        errors["__all__"] = "転入日が登録されていない宛名は照会できません（転入者の接種履歴の照会に限られます）。"
+        errors["__all__"] = _("転入日が登録されていない宛名は照会できません（転入者の接種履歴の照会に限られます）。")
     elif not resident.information_provision_code:
-        errors["__all__"] = "情報提供用個人識別符号が未取得です。先に符号を取得してください。"
+        errors["__all__"] = _("情報提供用個人識別符号が未取得です。先に符号を取得してください。")
     if provider_code == our_body()[0]:
-        errors["provider_code"] = "自団体には照会できません。"
+        errors["provider_code"] = _("自団体には照会できません。")
     if errors:
         raise ValidationError(errors)
     exchange = Exchange(
@@ -182,16 +183,21 @@ def linkage_result_doses(*, result: LinkageResult) -> list[ReceivedDose]:
 
 
 def _dose_errors(index: int, dose: ReceivedDose, resident: Resident, vaccine: Vaccine | None) -> list[str]:
-    label = f"{index + 1}件目（{dose.vaccinated_on.isoformat()}）"
+    label = _dose_label(index, dose)
     errors = []
     if vaccine is None:
-        errors.append(f"{label}: ワクチンコード {dose.vaccine_code} がワクチンマスタにありません。")
+        errors.append(_("%(label)s: ワクチンコード %(code)s がワクチンマスタにありません。")
+                      % {"label": label, "code": dose.vaccine_code})
     if resident.moved_in_on is not None and dose.vaccinated_on >= resident.moved_in_on:
-        moved_in = resident.moved_in_on.isoformat()
-        errors.append(f"{label}: 転入日（{moved_in}）以後の接種は転入前接種として登録できません。")
+        errors.append(_("%(label)s: 転入日（%(moved_in)s）以後の接種は転入前接種として登録できません。")
+                      % {"label": label, "moved_in": resident.moved_in_on.isoformat()})
     if dose.vaccinated_on < resident.birth_date:
-        errors.append(f"{label}: 接種日が生年月日より前です。")
+        errors.append(_("%(label)s: 接種日が生年月日より前です。") % {"label": label})
     return errors
+
+
+def _dose_label(index: int, dose: ReceivedDose) -> str:
+    return _("%(n)d件目（%(date)s）") % {"n": index + 1, "date": dose.vaccinated_on.isoformat()}
 
 
 @transaction.atomic
@@ -202,7 +208,7 @@ def linkage_result_register(*, actor: Any, result_id: int) -> tuple[list[Vaccina
     result = (LinkageResult.objects.select_for_update(of=("self",))
               .select_related("exchange", "resident")).get(pk=result_id)
     if result.registered_at is not None:
-        raise ValidationError({"__all__": "この照会結果は既に登録されています。"}, code="registered")
+        raise ValidationError({"__all__": _("この照会結果は既に登録されています。")}, code="registered")
     resident = result.resident
     doses = linkage_result_doses(result=result)
     vaccines = {v.code: v for v in Vaccine.objects.filter(code__in={d.vaccine_code for d in doses})}
@@ -232,7 +238,7 @@ def linkage_result_register(*, actor: Any, result_id: int) -> tuple[list[Vaccina
             ))
         except ValidationError as exc:
             raise ValidationError(
-                {"__all__": [f"{index + 1}件目（{dose.vaccinated_on.isoformat()}）: {m}" for m in exc.messages]},
+                {"__all__": [f"{_dose_label(index, dose)}: {m}" for m in exc.messages]},
                 code="invalid_dose",
             ) from None
     result.registered_at = timezone.now()
@@ -267,6 +273,6 @@ def linkage_query_retry(*, actor: Any, exchange_id: int) -> Exchange:
     """Send a failed query again, with the same idempotency key (on Celery, after commit)."""
     exchange = Exchange.objects.select_for_update().get(pk=exchange_id)
     if exchange.status in EXCHANGE_FINAL:
-        raise ValidationError({"__all__": "この照会は完了しているため、再送できません。"}, code="final")
+        raise ValidationError({"__all__": _("この照会は完了しているため、再送できません。")}, code="final")
     _enqueue_send(actor=actor, exchange=exchange)
     return exchange

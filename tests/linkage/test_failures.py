@@ -176,3 +176,14 @@ def test_a_body_acts_only_as_itself(mock):
     assert response.status_code == 403 and response.json()["error"] == "wrong_body"
     response = httpx.get(f"{mock.url}/v1/inbound", params={"body": "112224"}, headers=as_chiyoda)
     assert response.status_code == 403
+
+
+def test_query_page_says_so_when_the_server_cannot_be_reached(settings, staff_user, client_for, moved_in_resident):
+    settings.LINKAGE_SERVER_URL = f"http://127.0.0.1:{free_port()}"
+    settings.LINKAGE_RETRY_BACKOFF_MS = 1
+    page = client_for(staff_user).get(reverse("linkage:query_start", args=[moved_in_resident.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "中間サーバーに接続できないため、照会先の一覧を取得できません。" in text
+    assert "照会する" not in text
+    assert not Exchange.objects.exists()

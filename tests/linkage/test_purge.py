@@ -12,7 +12,7 @@ from audit.models import AuditLogEntry
 from linkage.models import Exchange, LinkageResult, ProvisionRecord
 from linkage.services.codes import provision_code_acquire
 from linkage.services.queries import linkage_query_create, linkage_query_send
-from linkage.tasks import RESULT_PURGE_TASK, result_purge_task
+from linkage.tasks import CODE_BATCH_TASK, INBOUND_POLL_TASK, RESULT_PURGE_TASK, result_purge_task
 from tests.linkage.conftest import CHIYODA, dose
 
 pytestmark = pytest.mark.django_db
@@ -37,10 +37,14 @@ def move_clock(monkeypatch):
     return move
 
 
-def test_the_purge_is_a_daily_beat_job():
+def test_the_linkage_jobs_are_beat_schedules():
     task = PeriodicTask.objects.get(task=RESULT_PURGE_TASK)
     assert task.enabled and task.crontab is not None
     assert (task.crontab.hour, task.crontab.minute) == ("3", "30")
+    poll = PeriodicTask.objects.get(task=INBOUND_POLL_TASK)
+    assert poll.enabled and (poll.interval.every, poll.interval.period) == (5, "minutes")
+    codes = PeriodicTask.objects.get(task=CODE_BATCH_TASK)
+    assert codes.enabled and (codes.crontab.hour, codes.crontab.minute) == ("2", "30")
 
 
 def test_results_are_kept_for_seven_days_then_purged_and_the_purge_recorded(answered, move_clock, staff_user,
