@@ -394,6 +394,11 @@ def make_app(state: MockState) -> Callable[[dict[str, Any], StartResponse], Iter
             return 200, {"status": "set"}
         if rest == ["inbound"]:
             return state.seed_inbound(payload)
+        if rest == ["permits", "expire"]:
+            past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
+            for permit in state.data["permits"].values():
+                permit["expires_at"] = past
+            return 200, {"expired": len(state.data["permits"])}
         raise HttpError(404, "not_found")
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

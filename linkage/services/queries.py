@@ -24,6 +24,7 @@ from audit.services import audit_event_record
 from linkage.client import (
     IntermediateServerClient,
     LinkageError,
+    LinkageRejected,
     PermitRefused,
     PermitRequest,
     QueryRequest,
@@ -112,6 +113,17 @@ def _finish_unanswered(*, actor: Any, exchange_id: int, status: str, failure_cod
         return exchange
 
 
+def _permit(client: IntermediateServerClient, exchange: Exchange, *, key: str) -> str:
+    """Obtain a provision permit and keep its id on the exchange at once (a later attempt reuses it)."""
+    permit = client.permit_request(PermitRequest(
+        provider=exchange.provider_code, business=exchange.business, item=exchange.item,
+        code=str(exchange.resident.information_provision_code), idempotency_key=key,
+    ))
+    # A bare column update: the permit id is no personal data, and the events that follow carry it.
+    Exchange.objects.filter(pk=exchange.pk).update(permit_id=permit.permit_id)
+    return permit.permit_id
+
+
 def linkage_query_send(*, actor: Any, exchange_id: int, client: IntermediateServerClient | None = None) -> Exchange:
     """Send (or send again) one query and store its answer. Returns the exchange in its new state:
     answered, refused (no permit: the query was not sent), or failed (``failure_code`` says why;
@@ -121,16 +133,23 @@ def linkage_query_send(*, actor: Any, exchange_id: int, client: IntermediateServ
         return Exchange.objects.get(pk=exchange_id)
     own = client is None
     client = client or linkage_client()
-    permit_id = ""
+    permit_id = exchange.permit_id  # an earlier attempt's permit, if it got one
+    query_key = f"{exchange.idempotency_key}-query"
     try:
-        permit = client.permit_request(PermitRequest(
-            provider=exchange.provider_code, business=exchange.business, item=exchange.item,
-            code=str(exchange.resident.information_provision_code),
-            idempotency_key=f"{exchange.idempotency_key}-permit",
-        ))
-        permit_id = permit.permit_id
-        answer = client.query(QueryRequest(permit_id=permit_id, reply_key=our_reply_key(),
-                                           idempotency_key=f"{exchange.idempotency_key}-query"))
+        if not permit_id:
+            permit_id = _permit(client, exchange, key=f"{exchange.idempotency_key}-permit")
+        try:
+            answer = client.query(QueryRequest(permit_id=permit_id, reply_key=our_reply_key(),
+                                               idempotency_key=query_key))
+        except LinkageRejected as exc:
+            if exc.code not in ("permit_expired", "unknown_permit"):
+                raise
+            # The earlier attempt's permit lapsed before its query was answered (the server would have
+            # returned the stored answer for the query key otherwise): a new permit, the same query key.
+            permit_id = _permit(client, exchange, key=f"{exchange.idempotency_key}-permit-{exchange.attempts}")
+            answer = client.query(QueryRequest(permit_id=permit_id, reply_key=our_reply_key(),
+                                               idempotency_key=query_key))
+        permit_id = answer.permit_id
         payload = open_envelope(answer.envelope, private_keys=our_private_keys(), context=permit_id)
         doses = parse_doses(payload)
     except PermitRefused as exc:

@@ -187,3 +187,29 @@ def test_query_page_says_so_when_the_server_cannot_be_reached(settings, staff_us
     assert "中間サーバーに接続できないため、照会先の一覧を取得できません。" in text
     assert "照会する" not in text
     assert not Exchange.objects.exists()
+
+
+def test_a_retry_after_the_permit_lapsed_gets_a_new_permit_and_still_one_query(mock, staff_user, pending):
+    mock.faults(fail_status=503, fail_count=3, path="/v1/queries")
+    failed = linkage_query_send(actor=staff_user, exchange_id=pending.pk)
+    assert failed.status == ExchangeStatus.FAILED and failed.permit_id.startswith("PMT-")
+    first_permit = failed.permit_id
+
+    assert mock.http.post("/admin/permits/expire").status_code == 200  # the permit's 30 minutes are over
+    done = linkage_query_send(actor=staff_user, exchange_id=pending.pk)
+    assert done.status == ExchangeStatus.ANSWERED, done.failure_code
+    assert done.permit_id != first_permit
+    assert len(mock.log("permit_issued")) == 2 and len(mock.log("query_answered")) == 1
+    assert LinkageResult.objects.filter(exchange=done).count() == 1
+
+
+def test_a_retry_reuses_the_permit_of_an_answered_query_and_gets_the_stored_answer(mock, staff_user, pending):
+    # Answered at the server but lost on the way back, three times; by the retry the permit has lapsed:
+    # the stored answer still comes back for the query key, with no new permit.
+    mock.faults(delay_seconds=1.5, delay_count=3, path="/v1/queries")
+    failed = linkage_query_send(actor=staff_user, exchange_id=pending.pk)
+    assert failed.status == ExchangeStatus.FAILED and failed.failure_code == "timeout"
+    mock.http.post("/admin/permits/expire")
+    done = linkage_query_send(actor=staff_user, exchange_id=pending.pk)
+    assert done.status == ExchangeStatus.ANSWERED
+    assert len(mock.log("permit_issued")) == 1 and len(mock.log("query_answered")) == 1
