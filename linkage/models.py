@@ -93,6 +93,7 @@ class InboundStatus(models.TextChoices):
     SENDING = "sending", _("送信待ち")
     PROVIDED = "provided", _("提供済み")
     REFUSED = "refused", _("提供せず（拒否）")
+    FAILED = "failed", _("中間サーバーが応答を受け付けず")
 
 
 class InboundDecision(models.TextChoices):

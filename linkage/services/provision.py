@@ -30,7 +30,13 @@ from django.utils.translation import gettext as _
 from audit.context import acting_as
 from audit.events import AuditEvent
 from audit.services import audit_event_record
-from linkage.client import InboundAnswer, InboundQueryMessage, IntermediateServerClient, LinkageError
+from linkage.client import (
+    InboundAnswer,
+    InboundQueryMessage,
+    IntermediateServerClient,
+    LinkageError,
+    LinkageRejected,
+)
 from linkage.envelope import seal
 from linkage.models import InboundDecision, InboundQuery, InboundStatus, RecordDirection, RecordOutcome
 from linkage.rules import PermissionLine, hold_reasons, is_permitted
@@ -145,6 +151,10 @@ def inbound_send(*, actor: Any, inbound_id: int, client: IntermediateServerClien
     client = client or linkage_client()
     try:
         client.inbound_answer(answer)
+    except LinkageRejected as exc:
+        # The server refuses this answer for good (the query was withdrawn or answered otherwise):
+        # sending it again would get the same refusal, so the query ends here, on record.
+        return _answer_rejected(actor=actor, inbound_id=inbound_id, failure_code=exc.code)
     except LinkageError as exc:
         with transaction.atomic():
             inbound = InboundQuery.objects.select_for_update().get(pk=inbound_id)
@@ -183,6 +193,25 @@ def inbound_send(*, actor: Any, inbound_id: int, client: IntermediateServerClien
         return inbound
 
 
+def _answer_rejected(*, actor: Any, inbound_id: int, failure_code: str) -> InboundQuery:
+    with transaction.atomic():
+        inbound = (InboundQuery.objects.select_for_update(of=("self",)).select_related("resident", "decided_by")
+                   .get(pk=inbound_id))
+        if inbound.status != InboundStatus.SENDING:
+            return inbound
+        inbound.status = InboundStatus.FAILED
+        inbound.failure_code = failure_code
+        with acting_as(actor):
+            inbound.save()
+        provision_record_write(
+            direction=RecordDirection.PROVISION, requester=(inbound.requester_code, inbound.requester_name),
+            provider=our_body(), business=inbound.business, item=inbound.item, resident=inbound.resident,
+            permit_id=inbound.permit_id, requested_at=inbound.received_at, outcome=RecordOutcome.FAILED,
+            staff=inbound.decided_by, detail=failure_code, inbound=inbound,
+        )
+        return inbound
+
+
 @dataclass
 class PollSummary:
     received: int = 0
@@ -214,10 +243,10 @@ def inbound_poll(*, actor: Any = None, client: IntermediateServerClient | None =
             summary.held += inbound.status == InboundStatus.AWAITING_CONFIRMATION
         for pk in InboundQuery.objects.filter(status=InboundStatus.SENDING).order_by("pk").values_list("pk", flat=True):
             inbound = inbound_send(actor=actor, inbound_id=pk, client=client)
-            if inbound.status == InboundStatus.SENDING:
-                summary.unsent += 1
-            else:
+            if inbound.status in (InboundStatus.PROVIDED, InboundStatus.REFUSED):
                 summary.sent += 1
+            else:
+                summary.unsent += 1
     finally:
         if own:
             client.close()

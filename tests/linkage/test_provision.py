@@ -170,3 +170,33 @@ def test_approval_while_the_server_is_unavailable_is_sent_by_the_next_poll(mock,
     assert mock.inspect(seeded["inbound_id"])["answer_count"] == 1
     record = ProvisionRecord.objects.get(inbound=inbound)
     assert record.staff == staff_user  # the approving staff member, though the poll sent it
+
+
+def test_an_answer_the_server_refuses_for_good_ends_failed_and_is_not_resent(mock, our_person):
+    _status, seeded = mock.seed_inbound(code=our_person.information_provision_code)
+    mock.faults(fail_status=503, fail_count=3, path="/v1/inbound/")
+    assert inbound_poll().unsent == 1
+    # Meanwhile the query was answered otherwise (another key): ours is refused with 409.
+    other = mock.http.post(f"/v1/inbound/{seeded['inbound_id']}/answer", headers={"X-Body-Code": "112224"},
+                           json={"body": "112224", "idempotency_key": "elsewhere", "outcome": "not_found"})
+    assert other.status_code == 200
+    summary = inbound_poll()
+    assert (summary.sent, summary.unsent) == (0, 1)
+    inbound = InboundQuery.objects.get()
+    assert inbound.status == InboundStatus.FAILED and inbound.failure_code == "already_answered"
+    assert ProvisionRecord.objects.get(inbound=inbound).outcome == RecordOutcome.FAILED
+    inbound_poll()  # not sent again
+    assert [e["idempotency_key"] for e in mock.log("inbound_answered")] == ["elsewhere"]
+
+
+def test_staff_lists_show_queries_and_the_queue(mock, our_person, staff_user, client_for):
+    _flag(our_person, "use_suspended")
+    mock.seed_inbound(code=our_person.information_provision_code)
+    inbound_poll()
+    client = client_for(staff_user)
+    queue = client.get(reverse("linkage:inbound_list")).content.decode()
+    assert "確認待ち" in queue and our_person.address_number in queue and "東京都千代田区" in queue
+    home = client.get(reverse("linkage:exchange_list")).content.decode()
+    assert "他団体からの照会 1 件が確認待ちです。" in home
+    detail = client.get(reverse("linkage:inbound_detail", args=[InboundQuery.objects.get().pk])).content.decode()
+    assert "利用停止中" in detail
