@@ -37,7 +37,8 @@ def provision_record_write(*, direction: str, requester: tuple[str, str], provid
         provider_name=provider[1], business=business, item=item, resident=resident,
         address_number=resident.address_number if resident is not None else "", permit_id=permit_id,
         requested_at=requested_at, completed_at=timezone.now(), outcome=outcome, detail=detail[:100],
-        staff=staff if staff is not None and staff.is_active else None, exchange=exchange, inbound=inbound,
+        staff=None if staff is None or staff.get_username() == LINKAGE_SYSTEM_USERNAME else staff,
+        exchange=exchange, inbound=inbound,
     )
     record.full_clean()
     record.save()

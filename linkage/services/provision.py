@@ -221,7 +221,8 @@ class PollSummary:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"received": self.received, "held": self.held, "sent": self.sent, "unsent": self.unsent}
+        return {"received": self.received, "held": self.held, "sent": self.sent, "unsent": self.unsent,
+                "malformed": len(self.errors)}
 
 
 def inbound_poll(*, actor: Any = None, client: IntermediateServerClient | None = None) -> PollSummary:
@@ -236,7 +237,13 @@ def inbound_poll(*, actor: Any = None, client: IntermediateServerClient | None =
         messages = client.inbound_fetch()
         lines = [PermissionLine(e.requester, e.provider, e.business, e.item) for e in client.permission_list()]
         for message in messages:
-            inbound = inbound_receive(actor=actor, message=message, lines=lines)
+            try:
+                inbound = inbound_receive(actor=actor, message=message, lines=lines)
+            except ValidationError:
+                # A malformed delivery (an over-long key, say) must not stop the others; it stays
+                # unanswered at the server and is listed in the summary.
+                summary.errors.append(message.inbound_id)
+                continue
             if inbound is None:
                 continue
             summary.received += 1

@@ -42,7 +42,7 @@ def test_allowed_query_is_answered_automatically_and_sealed_for_the_requester(mo
     status, seeded = mock.seed_inbound(code=our_person.information_provision_code)
     assert status == 201
     summary = inbound_poll_task.delay().get()
-    assert summary == {"received": 1, "held": 0, "sent": 1, "unsent": 0}
+    assert summary == {"received": 1, "held": 0, "sent": 1, "unsent": 0, "malformed": 0}
 
     inbound = InboundQuery.objects.get()
     assert inbound.status == InboundStatus.PROVIDED and inbound.decision == InboundDecision.AUTOMATIC
@@ -200,3 +200,11 @@ def test_staff_lists_show_queries_and_the_queue(mock, our_person, staff_user, cl
     assert "他団体からの照会 1 件が確認待ちです。" in home
     detail = client.get(reverse("linkage:inbound_detail", args=[InboundQuery.objects.get().pk])).content.decode()
     assert "利用停止中" in detail
+
+
+def test_a_malformed_delivery_does_not_stop_the_others(mock, our_person):
+    mock.seed_inbound(code="X" * 80)  # longer than any code: refused by our model's validation
+    mock.seed_inbound(code=our_person.information_provision_code)
+    summary = inbound_poll().as_dict()
+    assert summary["malformed"] == 1 and summary["sent"] == 1
+    assert InboundQuery.objects.get().resident == our_person
