@@ -37,6 +37,18 @@ class AuditEvent(models.TextChoices):
     API_TOKEN_USED = "api.token_used", _("APIトークンの利用")
     # --- Eligibility and notices (#5): add below ---
     # --- Linkage (#6): add below ---
+    LINKAGE_CODE_ACQUIRED = "linkage.code_acquired", _("情報提供用個人識別符号の取得")
+    LINKAGE_QUERY_SENT = "linkage.query_sent", _("情報照会の送信")
+    LINKAGE_QUERY_REFUSED = "linkage.query_refused", _("情報照会の拒否（提供許可証なし）")
+    LINKAGE_QUERY_FAILED = "linkage.query_failed", _("情報照会の失敗")
+    LINKAGE_RESULT_RECEIVED = "linkage.result_received", _("照会結果の受領")
+    LINKAGE_RESULT_REGISTERED = "linkage.result_registered", _("照会結果の転入前接種登録")
+    LINKAGE_RESULT_PURGED = "linkage.result_purged", _("照会結果の自動削除")
+    LINKAGE_INBOUND_RECEIVED = "linkage.inbound_received", _("他団体からの情報照会の受信")
+    LINKAGE_PROVISION_HELD = "linkage.provision_held", _("情報提供の確認待ち")
+    LINKAGE_PROVISION_APPROVED = "linkage.provision_approved", _("情報提供の承認")
+    LINKAGE_PROVISION_SENT = "linkage.provision_sent", _("情報提供の送信")
+    LINKAGE_PROVISION_REFUSED = "linkage.provision_refused", _("情報提供の拒否")
     # --- Resident change feed, residents' rights, protection flag (#7): add below ---
     FEED_RECEIVED = "feed.received", _("異動データの受付")
     FEED_DUPLICATE_REFUSED = "feed.duplicate_refused", _("異動データの重複拒否")

@@ -10,6 +10,7 @@ MY_NUMBER_FIELDS = ["my_number_ciphertext", "my_number_index"]
 def register_audited_models() -> None:
     from accounts.models import AccessReview, BackupCodeDevice, RoleGrant
     from imports.models import ClinicApiToken
+    from linkage.models import Exchange, InboundQuery, LinkageResult, ProvisionRecord
     from records.models import (
         Clinic,
         NonResidentRegistration,
@@ -38,6 +39,10 @@ def register_audited_models() -> None:
     auditlog.register(RoleGrant, exclude_fields=["updated_at"])
     auditlog.register(AccessReview, exclude_fields=["updated_at"], m2m_fields={"users"})
     auditlog.register(ClinicApiToken, exclude_fields=["updated_at", "key_hash", "last_used_at"])
+    auditlog.register(Exchange, exclude_fields=["updated_at"])
+    auditlog.register(LinkageResult, exclude_fields=["updated_at", "payload_ciphertext"])
+    auditlog.register(InboundQuery, exclude_fields=["updated_at", "reply_key"])
+    auditlog.register(ProvisionRecord)
     auditlog.register(BackupCodeDevice, exclude_fields=["throttling_failure_timestamp",
                                                         "throttling_failure_count"])
     # Retention (#8): policies and holds; a report's approval and run (its batches write business events).

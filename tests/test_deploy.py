@@ -35,7 +35,7 @@ def _depends(service: dict[str, Any]) -> dict[str, str]:
 
 def test_compose_has_every_service_with_health_checks(compose):
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "mock-intermediate"}
     assert services["postgres"]["image"] == "postgres:15"
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert "redis-cli" in services["redis"]["healthcheck"]["test"]
@@ -45,6 +45,14 @@ def test_compose_has_every_service_with_health_checks(compose):
     for name in LONG_RUNNING:
         assert services[name]["restart"] in {"unless-stopped", "always"}, name
     assert services["migrate"]["restart"] == "no"
+
+
+def test_compose_mock_intermediate_server_only_with_its_profile(compose):
+    mock = compose["services"]["mock-intermediate"]
+    assert mock["profiles"] == ["mock"]
+    assert mock["command"][:3] == ["python", "manage.py", "run_mock_intermediate"]
+    assert "--port=8765" in mock["command"]
+    assert mock["healthcheck"]["test"]
 
 
 def test_compose_app_services_run_the_right_commands(compose):
@@ -120,7 +128,9 @@ def test_compose_file_is_accepted_by_docker_compose(tmp_path):
         [*command, "-f", str(tmp_path / "docker-compose.yml"), "config", "--services"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
-    assert set(resolved.stdout.split()) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    # The mock intermediate server has a profile: some compose versions list it without the profile, some not.
+    assert set(resolved.stdout.split()) - {"mock-intermediate"} == {"postgres", "redis", "migrate", "web", "worker",
+                                                                    "beat"}
 
 
 def test_dockerfile_builds_a_locked_non_root_image():

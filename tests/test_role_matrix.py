@@ -79,6 +79,19 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "manage:export": frozenset({ADMIN}),
     # --- Eligibility and notices (#5) ---
     # --- Linkage (#6) ---
+    # Staff query, review and register results, and work the confirmation queue; auditors read and
+    # export the provision records (情報提供等の記録).
+    "linkage:exchange_list": frozenset({STAFF}),
+    "linkage:query_start": frozenset({STAFF}),
+    "linkage:exchange_detail": frozenset({STAFF}),
+    "linkage:exchange_retry": frozenset({STAFF}),
+    "linkage:result_register": frozenset({STAFF}),
+    "linkage:inbound_list": frozenset({STAFF}),
+    "linkage:inbound_detail": frozenset({STAFF}),
+    "linkage:inbound_approve": frozenset({STAFF}),
+    "linkage:inbound_refuse": frozenset({STAFF}),
+    "linkage:record_list": frozenset({AUDITOR}),
+    "linkage:record_export_csv": frozenset({AUDITOR}),
     # --- Resident change feed, residents' rights, protection flag (#7) ---
     # The change feed: staff bring files in; auditors read the list and each file's history, not row errors.
     "imports:feed_list": frozenset({STAFF, AUDITOR}),

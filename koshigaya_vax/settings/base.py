@@ -206,6 +206,23 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Eligibility and notices (#5) ----------------------------------------------------------------
 
 # --- Linkage: the intermediate server (#6) --------------------------------------------------------
+# Where the intermediate server answers, and who we are on the network (全国地方公共団体コード).
+LINKAGE_SERVER_URL = env_str("LINKAGE_SERVER_URL", "http://127.0.0.1:8765")
+LINKAGE_BODY_CODE = env_str("LINKAGE_BODY_CODE", "112224")
+# Our X25519 private keys (urlsafe base64 of 32 bytes), comma-separated, NEWEST FIRST: the first one's
+# public key goes with every new query (answers are sealed for it), all of them are tried to decrypt.
+# Empty = linkage unconfigured: every exchange fails closed (ImproperlyConfigured) before anything is sent.
+LINKAGE_PRIVATE_KEYS = env_list("LINKAGE_PRIVATE_KEYS", "")
+# Per-request timeout, attempts per call (transient failures only: connection errors, timeouts, 500,
+# 502, 503, 504) and the first back-off (doubling), see linkage/client.py.
+LINKAGE_TIMEOUT_SECONDS = env_int("LINKAGE_TIMEOUT_SECONDS", 10)
+LINKAGE_MAX_ATTEMPTS = env_int("LINKAGE_MAX_ATTEMPTS", 3)
+LINKAGE_RETRY_BACKOFF_MS = env_int("LINKAGE_RETRY_BACKOFF_MS", 500)
+# Query results are deleted this many days after they arrive (seed III.6 risk 4 ③), by the beat job.
+LINKAGE_RESULT_RETENTION_DAYS = env_int("LINKAGE_RESULT_RETENTION_DAYS", 7)
+# Information items that carry the auto-response-disabled flag (自動応答不可フラグ): inbound queries for
+# them always wait for staff confirmation. Comma-separated item codes.
+LINKAGE_NO_AUTO_RESPONSE_ITEMS = env_list("LINKAGE_NO_AUTO_RESPONSE_ITEMS", "")
 
 # --- Resident change feed and residents' rights (#7) ----------------------------------------------
 # The change feed's inbox (imports.feed.inbox): the resident-records system drops its daily change file

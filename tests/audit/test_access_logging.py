@@ -108,6 +108,8 @@ VISITS = [
     Visit("api:record_detail", "get", lambda w: [w.record.pk], lambda w: [w.a, w.record], VIEW_RECORD, api=True),
     Visit("api:resident_my_number", "post", lambda w: [w.c.pk], lambda w: [w.c], REVEAL_MY_NUMBER,
           body={"purpose": PURPOSE}, api=True, purpose=PURPOSE),
+    # Linkage (#6): the query page of one resident (its list of bodies fails here: no server runs).
+    Visit("linkage:query_start", "get", lambda w: [w.a.pk], lambda w: [w.a], "linkage.add_exchange"),
 ]
 
 
@@ -168,7 +170,7 @@ def test_the_crawl_covers_every_url_staff_reach_by_a_records_permission(staff_us
             if permission.startswith("records.") and staff_user.has_perm(permission):
                 reached_by_records.add(sample.name)
     assert reached_by_records >= SHOWS_NO_ONE
-    assert reached_by_records - SHOWS_NO_ONE == {v.url_name for v in VISITS}
+    assert reached_by_records - SHOWS_NO_ONE == {v.url_name for v in VISITS if v.permission.startswith("records.")}
 
 
 def test_crawling_as_staff_leaves_one_entry_per_resident_shown(world, staff_user, client_for):
