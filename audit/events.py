@@ -38,4 +38,16 @@ class AuditEvent(models.TextChoices):
     # --- Eligibility and notices (#5): add below ---
     # --- Linkage (#6): add below ---
     # --- Resident change feed, residents' rights, protection flag (#7): add below ---
+    RIGHTS_TICKET_RECEIVED = "rights.ticket_received", _("受付票の作成")
+    RIGHTS_TICKET_ANSWERED = "rights.ticket_answered", _("受付票の回答・完了")
+    RIGHTS_DISCLOSURE_REGISTERED = "rights.disclosure_registered", _("開示請求の受付")
+    RIGHTS_DISCLOSURE_GENERATED = "rights.disclosure_generated", _("開示文書の作成")
+    RIGHTS_DISCLOSURE_HANDED_OVER = "rights.disclosure_handed_over", _("開示文書の交付")
+    RIGHTS_CORRECTION_REGISTERED = "rights.correction_registered", _("訂正請求の受付")
+    RIGHTS_CORRECTION_DECIDED = "rights.correction_decided", _("訂正請求の決定")
+    RIGHTS_SUSPENSION_REGISTERED = "rights.suspension_registered", _("利用停止請求の受付")
+    RIGHTS_SUSPENSION_DECIDED = "rights.suspension_decided", _("利用停止請求の決定")
+    RIGHTS_SUSPENSION_LIFTED = "rights.suspension_lifted", _("利用停止の解除")
+    RIGHTS_PROTECTION_SET = "rights.protection_set", _("支援措置フラグの設定")
+    RIGHTS_PROTECTION_CLEARED = "rights.protection_cleared", _("支援措置フラグの解除")
     # --- Retention and purges (#8): add below ---

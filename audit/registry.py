@@ -11,6 +11,14 @@ def register_audited_models() -> None:
     from accounts.models import AccessReview, BackupCodeDevice, RoleGrant
     from imports.models import ClinicApiToken
     from records.models import Clinic, ResidencyPeriod, Resident, VaccinationRecord, Vaccine
+    from rights.models import (
+        CorrectionRequest,
+        DisclosureDocument,
+        DisclosureRequest,
+        ProtectionChange,
+        ReceptionTicket,
+        SuspensionRequest,
+    )
 
     auditlog.register(
         Resident,
@@ -31,3 +39,7 @@ def register_audited_models() -> None:
     auditlog.register(ClinicApiToken, exclude_fields=["updated_at", "key_hash", "last_used_at"])
     auditlog.register(BackupCodeDevice, exclude_fields=["throttling_failure_timestamp",
                                                         "throttling_failure_count"])
+    # Residents' rights (#7): tickets, requests and the protection flag's history.
+    for model in (ReceptionTicket, DisclosureRequest, DisclosureDocument, CorrectionRequest, SuspensionRequest,
+                  ProtectionChange):
+        auditlog.register(model, exclude_fields=["updated_at"])

@@ -259,3 +259,13 @@ class MyNumberRevealForm(forms.Form):
         # Not echoed: a refused reason may hold the very number it is refused for.
         widget=NoEchoTextInput(attrs={"autocomplete": "off", "placeholder": _("本人確認のため")}),
     )
+
+
+class ProtectedViewReasonForm(forms.Form):
+    """Why a protected person's (支援措置) record is to be viewed; kept with the access entries."""
+
+    purpose = forms.CharField(
+        label=_("閲覧する理由"), max_length=200,
+        help_text=_("支援措置対象者の記録です。業務上の理由を入力してください。理由は監査記録に残ります。"),
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "placeholder": _("接種記録の訂正のため")}),
+    )
