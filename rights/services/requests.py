@@ -195,6 +195,7 @@ def correction_request_apply_delete(*, actor: Any, request: CorrectionRequest, r
     vaccination_record_delete(actor=actor, record=request.record,
                               reason=_("訂正請求 %(number)s: %(reason)s") % {"number": request.ticket.number,
                                                                         "reason": reason})
+    request.record = None  # the database set it to NULL with the deletion
     _decide_correction(actor=actor, request=request, status=CorrectionStatus.ACCEPTED, reason=reason,
                        applied=_("接種記録 #%(pk)s を削除") % {"pk": request.record_ref})
     return request
