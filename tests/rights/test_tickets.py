@@ -105,3 +105,31 @@ def test_the_resident_page_links_the_desk(staff_user, client_for):
         assert f'{reverse(f"rights:{name}")}?resident={resident.pk}' in page
     form = client_for(staff_user).get(reverse("rights:disclosure_create"), {"resident": resident.pk})
     assert f'value="{resident.address_number}"' in form.content.decode()
+
+
+def test_the_identity_check_records_a_document_type_never_a_number(staff_user):
+    from rights.models import DisclosureRequest
+
+    resident = ResidentFactory()
+    with pytest.raises(ValidationError) as exc:
+        disclosure(staff_user, resident, identity_document="my_number_copy")
+    assert "identity_document" in exc.value.error_dict
+    with pytest.raises(ValidationError) as exc:
+        disclosure(staff_user, resident, identity_document="my_number_card", identity_note="番号123456789018を確認")
+    assert "identity_note" in exc.value.error_dict
+    assert not DisclosureRequest.objects.exists() and not ReceptionTicket.objects.exists()  # nothing half-saved
+    request = disclosure(staff_user, resident, identity_document="my_number_card", identity_note="代理人: 委任状を確認")
+    assert request.get_identity_document_display() == "個人番号カード（番号は記録しない）"
+
+
+def test_a_ticket_page_records_the_read_of_the_person(staff_user, client_for):
+    from retention.holds import held_resident_ids_from_providers
+
+    resident = ResidentFactory()
+    request = disclosure(staff_user, resident)
+    assert resident.pk in held_resident_ids_from_providers()  # open disclosure: held against purging
+    client_for(staff_user).get(reverse("rights:ticket_detail", args=[request.ticket_id]))
+    viewed = AuditLogEntry.objects.filter(action=AuditLogEntry.Action.ACCESS, actor=staff_user,
+                                          additional_data__view="rights:ticket_detail")
+    assert {(e.content_type.model, e.object_pk) for e in viewed} == {
+        ("receptionticket", str(request.ticket_id)), ("resident", str(resident.pk))}
