@@ -113,6 +113,8 @@ class CorrectionForm(_RequestForm):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["record"]
         field.choices = [("", _("（接種記録を特定しない）")), *(record_choices or [])]
+        if record_choices is None:
+            field.help_text = _("接種記録を選ぶには、宛名の画面の「訂正請求を受付」から開いてください。")
 
 
 class SuspensionForm(_RequestForm):

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -123,7 +124,8 @@ class _ReceiveView(RightsView):
 
     form_class: Any
     template_name = "rights/receive.html"
-    title: str
+    title: Any
+    resident_required = True
 
     def form_kwargs(self, resident: Resident | None) -> dict[str, Any]:
         return {}
@@ -148,9 +150,8 @@ class _ReceiveView(RightsView):
                     return redirect("rights:ticket_detail", pk=ticket.pk)
         return self._render(request, form, resident)
 
-    resident_required = True
-
     def receive(self, request: HttpRequest, form: Any, resident: Any) -> ReceptionTicket:
+        """Call the receiving service of this kind of ticket (each subclass)."""
         raise NotImplementedError
 
     def _render(self, request: HttpRequest, form: Any, resident: Resident | None) -> HttpResponse:
@@ -167,7 +168,7 @@ def _reception(form: Any) -> dict[str, Any]:
 class InquiryCreateView(_ReceiveView):
     required_permission = permissions.ADD_TICKET
     form_class = InquiryForm
-    title = _("問合せの受付")
+    title = gettext_lazy("問合せの受付")
     resident_required = False
 
     def receive(self, request: HttpRequest, form: Any, resident: Any) -> ReceptionTicket:
@@ -183,7 +184,7 @@ def _identity(form: Any) -> dict[str, Any]:
 class DisclosureCreateView(_ReceiveView):
     required_permission = permissions.ADD_DISCLOSURE
     form_class = DisclosureForm
-    title = _("開示請求の受付")
+    title = gettext_lazy("開示請求の受付")
 
     def receive(self, request: HttpRequest, form: Any, resident: Any) -> ReceptionTicket:
         return services.disclosure_request_register(
@@ -195,7 +196,7 @@ class DisclosureCreateView(_ReceiveView):
 class CorrectionCreateView(_ReceiveView):
     required_permission = permissions.ADD_CORRECTION
     form_class = CorrectionForm
-    title = _("訂正請求の受付")
+    title = gettext_lazy("訂正請求の受付")
 
     def form_kwargs(self, resident: Resident | None) -> dict[str, Any]:
         if resident is None:
@@ -220,7 +221,7 @@ class CorrectionCreateView(_ReceiveView):
 class SuspensionCreateView(_ReceiveView):
     required_permission = permissions.ADD_SUSPENSION
     form_class = SuspensionForm
-    title = _("利用停止請求の受付")
+    title = gettext_lazy("利用停止請求の受付")
 
     def receive(self, request: HttpRequest, form: Any, resident: Any) -> ReceptionTicket:
         return services.suspension_request_register(
