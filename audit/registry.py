@@ -20,6 +20,14 @@ def register_audited_models() -> None:
         Vaccine,
     )
     from retention.models import LegalHold, PurgeReport, RetentionPolicy
+    from rights.models import (
+        CorrectionRequest,
+        DisclosureDocument,
+        DisclosureRequest,
+        ProtectionChange,
+        ReceptionTicket,
+        SuspensionRequest,
+    )
 
     auditlog.register(
         Resident,
@@ -49,3 +57,7 @@ def register_audited_models() -> None:
     auditlog.register(RetentionPolicy, exclude_fields=["updated_at"])
     auditlog.register(LegalHold, exclude_fields=["updated_at"])
     auditlog.register(PurgeReport, exclude_fields=["updated_at"])
+    # Residents' rights (#7): tickets, requests and the protection flag's history.
+    for model in (ReceptionTicket, DisclosureRequest, DisclosureDocument, CorrectionRequest, SuspensionRequest,
+                  ProtectionChange):
+        auditlog.register(model, exclude_fields=["updated_at"])

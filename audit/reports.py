@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -96,8 +97,43 @@ def event_label(code: str) -> str:
         return code
 
 
-def entry_change_rows(entry: AuditLogEntry) -> list[ChangeRow]:
-    """The field diff, one row per field, labelled with the model's field names."""
+# A protected person's (支援措置) address never leaves in an export, not even inside a field diff.
+PROTECTED_ADDRESS_FIELDS = frozenset({"postal_code", "address", "address_detail"})
+
+
+def protected_entry_ids(entries: list[AuditLogEntry]) -> set[int]:
+    """The entries whose diffs would print the address of a person protected now: the person's own
+    entries and those of their residency periods (issue #7)."""
+    from records.models import ResidencyPeriod, Resident
+
+    resident_ct = ContentType.objects.get_for_model(Resident).pk
+    period_ct = ContentType.objects.get_for_model(ResidencyPeriod).pk
+    resident_of: dict[int, int] = {}
+    periods: dict[int, list[int]] = {}
+    for entry in entries:
+        if not entry.object_pk.isdigit():
+            continue
+        if entry.content_type_id == resident_ct:
+            resident_of[entry.pk] = int(entry.object_pk)
+        elif entry.content_type_id == period_ct:
+            named = [v for v in (entry.changes_dict.get("resident") or []) if str(v).isdigit()]
+            if named:
+                resident_of[entry.pk] = int(named[-1])
+            else:
+                periods.setdefault(int(entry.object_pk), []).append(entry.pk)
+    for period_pk, resident_pk in ResidencyPeriod.objects.filter(pk__in=periods).values_list("pk", "resident_id"):
+        for entry_pk in periods[period_pk]:
+            resident_of[entry_pk] = resident_pk
+    if not resident_of:
+        return set()
+    protected = set(Resident.objects.filter(pk__in=set(resident_of.values()), is_protected=True)
+                    .values_list("pk", flat=True))
+    return {entry_pk for entry_pk, resident_pk in resident_of.items() if resident_pk in protected}
+
+
+def entry_change_rows(entry: AuditLogEntry, *, mask_address: bool = False) -> list[ChangeRow]:
+    """The field diff, one row per field, labelled with the model's field names; with ``mask_address``
+    the address fields' values are withheld (a protected person's, in an export)."""
     changes = entry.changes_dict or {}
     model = entry.content_type.model_class() if entry.content_type_id else None
     rows = []
@@ -116,12 +152,15 @@ def entry_change_rows(entry: AuditLogEntry) -> list[ChangeRow]:
             before, after = ("" if v is None else str(v) for v in value)
         else:
             before, after = "", json.dumps(value, ensure_ascii=False, default=str)
+        if mask_address and name in PROTECTED_ADDRESS_FIELDS:
+            before, after = (str(_("（支援措置のため非表示）")) if v else "" for v in (before, after))
         rows.append(ChangeRow(name, clean_text(label), clean_text(before), clean_text(after)))
     return rows
 
 
-def changes_text(entry: AuditLogEntry) -> str:
-    return "; ".join(f"{row.label}: {row.before} → {row.after}" for row in entry_change_rows(entry))
+def changes_text(entry: AuditLogEntry, *, mask_address: bool = False) -> str:
+    return "; ".join(f"{row.label}: {row.before} → {row.after}"
+                     for row in entry_change_rows(entry, mask_address=mask_address))
 
 
 def additional_text(entry: AuditLogEntry) -> str:
@@ -140,7 +179,7 @@ def local_time_text(value: datetime) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def entry_row(entry: AuditLogEntry) -> dict[str, Any]:
+def entry_row(entry: AuditLogEntry, *, mask_address: bool = False) -> dict[str, Any]:
     """One entry as the flat row exports show."""
     return {
         "seq": entry.seq,
@@ -151,7 +190,7 @@ def entry_row(entry: AuditLogEntry) -> dict[str, Any]:
         "content_type": str(entry.content_type.name) if entry.content_type_id else "",
         "object_pk": entry.object_pk,
         "object_repr": clean_text(entry.object_repr),
-        "changes": changes_text(entry),
+        "changes": changes_text(entry, mask_address=mask_address),
         "additional": additional_text(entry),
         "remote_addr": entry.remote_addr or "",
         "entry_hash": entry.entry_hash,
@@ -223,7 +262,9 @@ def audit_entries_export_csv(*, actor: Any, criteria: selectors.AuditSearchCrite
     entries = _export_entries(actor=actor, criteria=criteria, limit=CSV_EXPORT_LIMIT)
     keys = ("seq", "timestamp", "actor", "action", "event", "content_type", "object_pk", "object_repr",
             "changes", "additional", "remote_addr", "entry_hash")
-    content = csv_bytes(csv_header(), ([row[k] for k in keys] for row in map(entry_row, entries)))
+    masked = protected_entry_ids(entries)
+    rows = (entry_row(e, mask_address=e.pk in masked) for e in entries)
+    content = csv_bytes(csv_header(), ([row[k] for k in keys] for row in rows))
     _export_record(actor=actor, what="audit_entries", fmt="csv", filters=criteria.as_query(), rows=len(entries),
                    entries=entries, view="audit:entry_export_csv")
     return ExportFile(content, f"audit-log-{_stamp()}.csv", "text/csv; charset=utf-8", len(entries))
@@ -232,8 +273,9 @@ def audit_entries_export_csv(*, actor: Any, criteria: selectors.AuditSearchCrite
 def audit_entries_export_pdf(*, actor: Any, criteria: selectors.AuditSearchCriteria) -> ExportFile:
     """The search as an A4 PDF report (監査ログ報告), at most PDF_EXPORT_LIMIT rows."""
     entries = _export_entries(actor=actor, criteria=criteria, limit=PDF_EXPORT_LIMIT)
+    masked = protected_entry_ids(entries)
     content = pdf_render(template_name="pdf/audit_entries.html", context={
-        "rows": [entry_row(e) for e in entries],
+        "rows": [entry_row(e, mask_address=e.pk in masked) for e in entries],
         "criteria": criteria_description(criteria),
         "generated_at": timezone.localtime(),
         "generated_by": actor.get_username(),

@@ -124,6 +124,17 @@ def _resident_entries_q(resident_id: int) -> Q:
     return condition
 
 
+def audit_entries_about_resident(*, resident_id: int) -> QuerySet[AuditLogEntry]:
+    """Every entry about the resident and their vaccination records (held or deleted), oldest first.
+    No actor check: for services that check their own permission (rights' disclosure document, which
+    lists a person's access log to the person themselves)."""
+    return (
+        AuditLogEntry.objects.select_related("actor", "content_type")
+        .filter(_resident_entries_q(resident_id))
+        .order_by("timestamp", "seq")
+    )
+
+
 def audit_resident_id_for(*, actor: Any, address_number: str) -> int | None:
     _require_log(actor)
     return Resident.objects.filter(address_number=address_number).values_list("pk", flat=True).first()

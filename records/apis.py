@@ -201,6 +201,18 @@ class JsonApi(APIView):
 
 # --- Residents ---------------------------------------------------------------------------------------
 
+# What a protected person's (支援措置) answers leave out: the API has no step asking for a reason, so the
+# address never leaves through it; the full record opens only on the browser page, after a reason.
+PROTECTED_MASKED_FIELDS = ("postal_code", "address", "address_detail")
+
+
+def mask_if_protected(resident: Any, data: Any) -> Any:
+    if getattr(resident, "is_protected", False):
+        for name in PROTECTED_MASKED_FIELDS:
+            if name in data:
+                data[name] = ""
+    return data
+
 
 class ResidentDetailApi(JsonApi):
     required_permission = VIEW_RESIDENT
@@ -220,6 +232,9 @@ class ResidentDetailApi(JsonApi):
         address_detail = serializers.CharField(label="方書")
         phone = serializers.CharField(label="連絡先")
         residency_status = serializers.ChoiceField(choices=ResidencyStatus.choices, label="住民状態")
+        is_protected = serializers.BooleanField(
+            label="支援措置対象", help_text="true のとき郵便番号・住所・方書は返しません（空文字）。")
+        use_suspended = serializers.BooleanField(label="利用停止中")
         moved_in_on = serializers.DateField(allow_null=True, label="転入日")
         moved_out_on = serializers.DateField(allow_null=True, label="転出日")
         died_on = serializers.DateField(allow_null=True, label="死亡日")
@@ -232,7 +247,7 @@ class ResidentDetailApi(JsonApi):
     def get(self, request: Request, pk: int) -> Response:
         resident = resident_get(actor=request.user, pk=pk)
         self.record_access(request, [resident])
-        return Response(self.OutputSerializer(resident).data)
+        return Response(mask_if_protected(resident, self.OutputSerializer(resident).data))
 
 
 class ResidentMyNumberRevealApi(JsonApi):
@@ -322,8 +337,9 @@ class ResidentSearchApi(JsonApi):
             name_kana = serializers.CharField(label="氏名の振り仮名")
             sex = serializers.ChoiceField(choices=Sex.choices, label="性別")
             birth_date = serializers.DateField(label="生年月日")
-            address = serializers.CharField(label="住所")
+            address = serializers.CharField(label="住所", help_text="支援措置対象者は空文字。")
             residency_status = serializers.ChoiceField(choices=ResidencyStatus.choices, label="住民状態")
+            is_protected = serializers.BooleanField(label="支援措置対象")
 
         count = serializers.IntegerField(help_text="条件に一致した件数（limit/offset とは無関係）")
         limit = serializers.IntegerField()
@@ -354,7 +370,9 @@ class ResidentSearchApi(JsonApi):
         results = list(residents[offset:offset + limit])
         self.record_access(request, results)
         page = {"count": residents.count(), "limit": limit, "offset": offset, "results": results}
-        return Response(self.OutputSerializer(page).data)
+        data = self.OutputSerializer(page).data
+        data["results"] = [mask_if_protected(r, row) for r, row in zip(results, data["results"], strict=True)]
+        return Response(data)
 
 
 # --- Vaccination records -----------------------------------------------------------------------------

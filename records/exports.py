@@ -63,6 +63,8 @@ class Column:
     header: str
     lookup: str  # a values_list() lookup: never my_number_* or information_provision_code
     show: Callable[[Any], Any] = _same
+    protected: bool = False  # left empty for a protected person (支援措置): their address never leaves
+
 
 
 def resident_columns() -> tuple[Column, ...]:
@@ -72,9 +74,9 @@ def resident_columns() -> tuple[Column, ...]:
         Column(_("氏名の振り仮名"), "name_kana"),
         Column(_("性別"), "sex"),  # JIS X 0303 code, as in the clinic CSV
         Column(_("生年月日"), "birth_date", _iso),
-        Column(_("郵便番号"), "postal_code"),
-        Column(_("住所"), "address"),
-        Column(_("方書"), "address_detail"),
+        Column(_("郵便番号"), "postal_code", protected=True),
+        Column(_("住所"), "address", protected=True),
+        Column(_("方書"), "address_detail", protected=True),
         Column(_("連絡先"), "phone"),
         Column(_("住民状態"), "residency_status", _label(ResidencyStatus)),
         Column(_("転入日"), "moved_in_on", _iso),
@@ -139,6 +141,17 @@ def csv_chunks(columns: Sequence[Column], rows: Iterator[Sequence[Any]], *, chun
         yield tail.encode("utf-8")
 
 
+def _masked(rows: Iterator[Sequence[Any]], columns: Sequence[Column]) -> Iterator[Sequence[Any]]:
+    """Rows whose last value is ``is_protected``, without it, the protected columns masked when set."""
+    protected = [column.protected for column in columns]
+    mask = _("（支援措置）")
+    for row in rows:
+        *values, is_protected = row
+        if is_protected:
+            values = [mask if hide else value for value, hide in zip(values, protected, strict=True)]
+        yield values
+
+
 @dataclass(frozen=True)
 class BulkExport:
     kind: ExportKind
@@ -182,6 +195,10 @@ def bulk_export_csv(*, actor: Any, kind: ExportKind | str, reason: str, chunk_ro
         "what": kind.value, "format": "csv", "rows": row_count, "up_to_id": last_pk, "reason": reason,
         "filename": filename, "my_number_included": False,
     })
-    rows = bounded.values_list(*(column.lookup for column in columns)).iterator(chunk_size=chunk_rows)
+    if kind == ExportKind.RESIDENTS:
+        rows = _masked(bounded.values_list(*(column.lookup for column in columns), "is_protected")
+                       .iterator(chunk_size=chunk_rows), columns)
+    else:
+        rows = bounded.values_list(*(column.lookup for column in columns)).iterator(chunk_size=chunk_rows)
     return BulkExport(kind=kind, filename=filename, row_count=row_count,
                       chunks=csv_chunks(columns, rows, chunk_rows=chunk_rows))

@@ -298,3 +298,11 @@ class NonResidentRegisterForm(forms.Form):
             return normalize_my_number(raw)
         except MyNumberError as exc:
             raise ValidationError(exc.message, code=exc.code) from None
+class ProtectedViewReasonForm(forms.Form):
+    """Why a protected person's (支援措置) record is to be viewed; kept with the access entries."""
+
+    purpose = forms.CharField(
+        label=_("閲覧する理由"), max_length=200,
+        help_text=_("支援措置対象者の記録です。業務上の理由を入力してください。理由は監査記録に残ります。"),
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "placeholder": _("接種記録の訂正のため")}),
+    )

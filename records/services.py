@@ -28,7 +28,7 @@ from records.models import (
     VaccinationRecord,
     Vaccine,
 )
-from records.permissions import REVEAL_MY_NUMBER, can_reveal_my_number
+from records.permissions import REVEAL_MY_NUMBER, VIEW_RESIDENT, can_reveal_my_number, can_view_resident
 from records.rules.kana import kana_key, name_key, normalize_kana
 from records.rules.mynumber import MyNumberError, normalize_my_number
 
@@ -201,6 +201,33 @@ def my_number_rekey(*, actor: Any, batch_size: int = 1000) -> int:
 REVEAL_PURPOSE_MAX_LENGTH = 200
 
 
+def _purpose_clean(purpose: str, *, required_message: str) -> str:
+    purpose = purpose.strip()
+    if not purpose:
+        raise ValidationError({"purpose": required_message}, code="purpose_required")
+    if len(purpose) > REVEAL_PURPOSE_MAX_LENGTH:
+        raise ValidationError({"purpose": f"理由は{REVEAL_PURPOSE_MAX_LENGTH}文字以内で入力してください。"},
+                              code="purpose_too_long")
+    normalised = unicodedata.normalize("NFKC", purpose)  # full-width digits count too
+    if redact(normalised) != normalised:
+        raise ValidationError(
+            {"purpose": "理由に12桁の数字（個人番号など）を含めないでください。理由は監査記録に残ります。"},
+            code="purpose_has_number",
+        )
+    return purpose
+
+
+@transaction.atomic
+def protected_view_reason_record(*, actor: Any, resident: Resident, purpose: str, view: str) -> str:
+    """Record why ``actor`` is about to view a protected person's (支援措置) record: a read-access entry
+    carrying the reason, written before the record is shown. Returns the cleaned reason."""
+    if not can_view_resident(actor):
+        raise PermissionDenied
+    purpose = _purpose_clean(purpose, required_message="閲覧する理由を入力してください。")
+    audit_access_record(actor=actor, objects=[resident], view=view, permission=VIEW_RESIDENT, purpose=purpose)
+    return purpose
+
+
 @transaction.atomic
 def my_number_reveal(
     *, actor: Any, resident: Resident, purpose: str, view: str = "records.services.my_number_reveal"
@@ -214,18 +241,7 @@ def my_number_reveal(
     """
     if not can_reveal_my_number(actor):
         raise PermissionDenied
-    purpose = purpose.strip()
-    if not purpose:
-        raise ValidationError({"purpose": "表示する理由を入力してください。"}, code="purpose_required")
-    if len(purpose) > REVEAL_PURPOSE_MAX_LENGTH:
-        raise ValidationError({"purpose": f"理由は{REVEAL_PURPOSE_MAX_LENGTH}文字以内で入力してください。"},
-                              code="purpose_too_long")
-    normalised = unicodedata.normalize("NFKC", purpose)  # full-width digits count too
-    if redact(normalised) != normalised:
-        raise ValidationError(
-            {"purpose": "理由に12桁の数字（個人番号など）を含めないでください。理由は監査記録に残ります。"},
-            code="purpose_has_number",
-        )
+    purpose = _purpose_clean(purpose, required_message="表示する理由を入力してください。")
     if not resident.has_my_number:
         raise ValidationError({NON_FIELD_ERRORS: "この宛名には個人番号が登録されていません。"},
                               code="no_my_number")

@@ -8,15 +8,20 @@ right after the selector, each time the page is rendered): one read-access entry
 a search one per resident listed, the resident page one (its vaccination history is that resident's
 and is covered by the same entry); the pages centred on one record (edit, delete) add one entry for
 that record. A redirect after a successful write shows nothing: the write has its own audit entry.
+
+A protected person's (支援措置) pages open only after staff state why (``ProtectedViewReasonView``): the
+reason is recorded at once with an access entry, kept in the session for PROTECTED_VIEW_SECONDS, and
+carried by the access entry of every page of that person shown meanwhile.
 """
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -29,26 +34,64 @@ from records import permissions, selectors, services
 from records.forms import (
     MyNumberRevealForm,
     NonResidentRegisterForm,
+    ProtectedViewReasonForm,
     RecordDeleteForm,
     ResidentSearchForm,
     VaccinationRecordForm,
     add_service_errors,
 )
 from records.models import NonResidentSource, Resident, VaccinationRecord
+from rights.selectors import resident_rights_status
+
+PROTECTED_VIEW_SESSION_KEY = "records.protected_view"
+PROTECTED_VIEW_SECONDS = 15 * 60
 
 
-def _resident_or_404(request: HttpRequest, pk: int) -> Resident:
+class ProtectedReasonRequired(Exception):
+    """Raised while loading a protected person's page when no reason has been given recently."""
+
+    def __init__(self, resident_pk: int) -> None:
+        super().__init__(resident_pk)
+        self.resident_pk = resident_pk
+
+
+def protected_view_purpose(request: HttpRequest, resident_pk: int) -> str:
+    """The reason given in this session for viewing the protected person, while still valid, else ""."""
+    granted = request.session.get(PROTECTED_VIEW_SESSION_KEY, {}).get(str(resident_pk))
+    if not granted or granted.get("until", 0) < time.time():
+        return ""
+    return str(granted.get("purpose", ""))
+
+
+def _grant_protected_view(request: HttpRequest, resident_pk: int, purpose: str) -> None:
+    now = time.time()
+    grants = {key: value for key, value in request.session.get(PROTECTED_VIEW_SESSION_KEY, {}).items()
+              if value.get("until", 0) >= now}
+    grants[str(resident_pk)] = {"purpose": purpose, "until": now + PROTECTED_VIEW_SECONDS}
+    request.session[PROTECTED_VIEW_SESSION_KEY] = grants
+
+
+def _gate(request: HttpRequest, resident: Resident) -> Resident:
+    if resident.is_protected and not protected_view_purpose(request, resident.pk):
+        raise ProtectedReasonRequired(resident.pk)
+    return resident
+
+
+def _resident_or_404(request: HttpRequest, pk: int, *, gate: bool = True) -> Resident:
     try:
-        return selectors.resident_get(actor=request.user, pk=pk)
+        resident = selectors.resident_get(actor=request.user, pk=pk)
     except ObjectDoesNotExist:
         raise Http404 from None
+    return _gate(request, resident) if gate else resident
 
 
 def _record_or_404(request: HttpRequest, pk: int) -> VaccinationRecord:
     try:
-        return selectors.vaccination_record_get(actor=request.user, pk=pk)
+        record = selectors.vaccination_record_get(actor=request.user, pk=pk)
     except ObjectDoesNotExist:
         raise Http404 from None
+    _gate(request, record.resident)
+    return record
 
 
 def url_name(request: HttpRequest) -> str:
@@ -62,11 +105,22 @@ class PersonalDataView(View):
 
     required_permission: str
 
-    def record_access(self, objects: Sequence[Model]) -> None:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except ProtectedReasonRequired as exc:
+            return redirect("records:protected_reason", pk=exc.resident_pk)
+
+    def record_access(self, objects: Sequence[Model], *, with_reason: bool = True) -> None:
         """Record that ``objects`` are shown to the user: one read-access entry each, in one insert,
-        naming this page's URL name and the permission that made it reachable."""
+        naming this page's URL name and the permission that made it reachable — and, on a page of a
+        protected person, the reason given for viewing it."""
+        purpose = ""
+        if with_reason:
+            purpose = next((protected_view_purpose(self.request, obj.pk) for obj in objects
+                            if isinstance(obj, Resident) and obj.is_protected), "")
         audit_access_record(actor=self.request.user, objects=objects, view=url_name(self.request),
-                            permission=self.required_permission)
+                            permission=self.required_permission, purpose=purpose)
 
 
 # Pages with personal data are never cached by the browser or a proxy.
@@ -89,7 +143,7 @@ class ResidentSearchView(PersonalDataView):
             return self._render(request, form)
         limit = selectors.SEARCH_LIMIT
         found = list(selectors.resident_search(actor=request.user, query=form.to_query())[: limit + 1])
-        self.record_access(found[:limit])
+        self.record_access(found[:limit], with_reason=False)
         return self._render(request, form, residents=found[:limit], searched=True,
                             truncated=len(found) > limit)
 
@@ -114,6 +168,8 @@ class ResidentDetailView(PersonalDataView):
         can_reveal = permissions.can_reveal_my_number(request.user) and resident.has_my_number
         return render(request, self.template_name, {
             "resident": resident,
+            "rights": resident_rights_status(resident=resident),
+            "protected_purpose": protected_view_purpose(request, resident.pk) if resident.is_protected else "",
             "records": records,
             "can_add_record": permissions.can_add_record(request.user),
             "can_change_record": permissions.can_change_record(request.user),
@@ -254,6 +310,43 @@ class MyNumberRevealView(PersonalDataView):
 
     def _render(self, request: HttpRequest, form: MyNumberRevealForm, resident: Resident) -> HttpResponse:
         self.record_access([resident])
+        return render(request, self.template_name, {"resident": resident, "form": form})
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProtectedViewReasonView(PersonalDataView):
+    """Asks why a protected person's (支援措置) record is to be viewed. The reason is recorded at once (an
+    access entry carrying it, by records.services.protected_view_reason_record) and opens that
+    person's pages for PROTECTED_VIEW_SECONDS in this session. The page itself shows only the 宛名番号
+    and the name (recorded like any page); for a person who is not protected it leads straight on."""
+
+    required_permission = permissions.VIEW_RESIDENT
+    template_name = "records/protected_reason.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        resident = _resident_or_404(request, pk, gate=False)
+        return self._render(request, resident, ProtectedViewReasonForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        resident = _resident_or_404(request, pk, gate=False)
+        if not resident.is_protected:
+            return redirect("records:resident_detail", pk=resident.pk)
+        form = ProtectedViewReasonForm(request.POST)
+        if form.is_valid():
+            try:
+                purpose = services.protected_view_reason_record(
+                    actor=request.user, resident=resident, purpose=form.cleaned_data["purpose"],
+                    view=url_name(request),
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                _grant_protected_view(request, resident.pk, purpose)
+                return redirect("records:resident_detail", pk=resident.pk)
+        return self._render(request, resident, form)
+
+    def _render(self, request: HttpRequest, resident: Resident, form: ProtectedViewReasonForm) -> HttpResponse:
+        self.record_access([resident], with_reason=False)
         return render(request, self.template_name, {"resident": resident, "form": form})
 
 

@@ -100,6 +100,23 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "imports:feed_upload": frozenset({STAFF}),
     "imports:feed_error_csv": frozenset({STAFF}),
     "records:non_resident_register": frozenset({STAFF}),
+    # Residents' rights: staff receive and handle; auditors read tickets; administrators set the protection
+    # flag (auditors read its history); a protected person's record asks staff for a reason.
+    "rights:ticket_list": frozenset({STAFF, AUDITOR}),
+    "rights:ticket_detail": frozenset({STAFF, AUDITOR}),
+    "rights:ticket_answer": frozenset({STAFF}),
+    "rights:inquiry_create": frozenset({STAFF}),
+    "rights:disclosure_create": frozenset({STAFF}),
+    "rights:disclosure_document": frozenset({STAFF}),
+    "rights:disclosure_handover": frozenset({STAFF}),
+    "rights:correction_create": frozenset({STAFF}),
+    "rights:correction_decide": frozenset({STAFF}),
+    "rights:suspension_create": frozenset({STAFF}),
+    "rights:suspension_decide": frozenset({STAFF}),
+    "rights:suspension_lift": frozenset({STAFF}),
+    "rights:protection": frozenset({AUDITOR, ADMIN}),
+    "rights:protection_change": frozenset({ADMIN}),
+    "records:protected_reason": frozenset({STAFF}),
     # --- Retention and purges (#8) ---
     # Administrators keep policies and holds and decide on purges; auditors read reports and certificates.
     "retention:report_list": frozenset({ADMIN, AUDITOR}),

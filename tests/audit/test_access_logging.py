@@ -98,6 +98,7 @@ VISITS = [
     Visit("records:record_create", "get", lambda w: [w.a.pk], lambda w: [w.a], ADD_RECORD),
     Visit("records:record_update", "get", lambda w: [w.record.pk], lambda w: [w.a, w.record], CHANGE_RECORD),
     Visit("records:record_delete", "get", lambda w: [w.record.pk], lambda w: [w.a, w.record], DELETE_RECORD),
+    Visit("records:protected_reason", "get", lambda w: [w.a.pk], lambda w: [w.a], VIEW_RESIDENT),
     Visit("records:my_number_reveal", "get", lambda w: [w.a.pk], lambda w: [w.a], REVEAL_MY_NUMBER),
     Visit("records:my_number_reveal", "post", lambda w: [w.b.pk], lambda w: [w.b], REVEAL_MY_NUMBER,
           body={"purpose": PURPOSE}, purpose=PURPOSE),

@@ -33,7 +33,8 @@ class TestResidentDetail:
             "id": resident.pk, "address_number": "200001", "my_number_masked": "********" + my_number[-4:],
             "name": "越谷 太郎", "name_kana": "コシガヤ　タロウ", "sex": 1, "birth_date": "1958-02-28",
             "postal_code": "343-8501", "address": "埼玉県越谷市越ヶ谷四丁目2番1号", "address_detail": "",
-            "phone": "", "residency_status": "moved_out", "moved_in_on": "1990-04-01",
+            "phone": "", "residency_status": "moved_out", "is_protected": False, "use_suspended": False,
+            "moved_in_on": "1990-04-01",
             "moved_out_on": "2024-03-31", "died_on": None,
         }
         assert my_number not in response.content.decode()
@@ -176,5 +177,5 @@ class TestResidentSearch:
             "id": people["yamada"].pk, "address_number": "300001",
             "my_number_masked": people["yamada"].my_number_masked, "name": "山田 太郎",
             "name_kana": "ヤマダ　タロウ", "sex": 2, "birth_date": "1970-05-01",
-            "address": "埼玉県越谷市東越谷十丁目31番地", "residency_status": "resident",
+            "address": "埼玉県越谷市東越谷十丁目31番地", "residency_status": "resident", "is_protected": False,
         }
