@@ -36,6 +36,22 @@ class AuditEvent(models.TextChoices):
     IMPORT_FAILED = "import.failed", _("取込の失敗")
     API_TOKEN_USED = "api.token_used", _("APIトークンの利用")
     # --- Eligibility and notices (#5): add below ---
+    CAMPAIGN_CREATED = "eligibility.campaign_created", _("接種事業の作成")
+    CAMPAIGN_RULE_VERSIONED = "eligibility.rule_versioned", _("対象者規則の新しい版")
+    PRIORITY_GROUP_GRANTED = "eligibility.priority_group_granted", _("優先接種グループの登録")
+    PRIORITY_GROUP_REVOKED = "eligibility.priority_group_revoked", _("優先接種グループの取消")
+    ELIGIBILITY_MATCHED = "eligibility.matched", _("対象者確認の突合")
+    ELIGIBILITY_DECIDED = "eligibility.decided", _("対象者判定")
+    EXTRACTION_STARTED = "eligibility.extraction_started", _("対象者抽出の開始")
+    EXTRACTION_FINISHED = "eligibility.extraction_finished", _("対象者抽出の完了")
+    EXTRACTION_FAILED = "eligibility.extraction_failed", _("対象者抽出の失敗")
+    WHAT_IF_PREVIEWED = "eligibility.what_if_previewed", _("規則変更の影響確認")
+    NOTICE_BATCH_ISSUED = "eligibility.batch_issued", _("通知バッチの発行（接種券番号の採番）")
+    NOTICE_HOLD_RELEASED = "eligibility.protected_released", _("支援措置対象者への送付（職員判断）")
+    TICKET_REISSUED = "eligibility.ticket_reissued", _("接種券の再発行")
+    NOTICE_PDF_GENERATED = "eligibility.pdf_generated", _("通知PDFの作成")
+    NOTICE_CSV_GENERATED = "eligibility.csv_generated", _("通知CSVの作成")
+    CERTIFICATE_ISSUED = "eligibility.certificate_issued", _("接種済証の発行")
     # --- Linkage (#6): add below ---
     # --- Resident change feed, residents' rights, protection flag (#7): add below ---
     # --- Retention and purges (#8): add below ---
