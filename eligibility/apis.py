@@ -6,7 +6,7 @@ read-access entry per resident."""
 from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +22,9 @@ from records.models import Sex
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
+@extend_schema_serializer(component_name="EligibilityDecision")
 class DecisionSerializer(serializers.Serializer):
+    @extend_schema_serializer(component_name="EligibilityCriterion")
     class CriterionSerializer(serializers.Serializer):
         code = serializers.CharField()
         passed = serializers.BooleanField()
@@ -38,8 +40,11 @@ class DecisionSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(source="created_at")
 
 
+@extend_schema_serializer(component_name="EligibilityCheckResult")
 class CheckResultSerializer(serializers.Serializer):
+    @extend_schema_serializer(component_name="EligibilityCandidate")
     class CandidateSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="EligibilityItemAgreement")
         class AgreementSerializer(serializers.Serializer):
             item = serializers.CharField()
             agrees = serializers.BooleanField(allow_null=True)
@@ -73,6 +78,7 @@ class EligibilityCheckCreateApi(JsonApi):
 
     required_permission = permissions.CHECK
 
+    @extend_schema_serializer(component_name="EligibilityCheckInput")
     class InputSerializer(StrictInputSerializer):
         campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all(), label="接種事業")
         as_of = FlexibleDateField(required=False, label="判定日", help_text="省略時は事業の基準日。")
@@ -109,6 +115,7 @@ class EligibilityCheckConfirmApi(JsonApi):
 
     required_permission = permissions.CHECK
 
+    @extend_schema_serializer(component_name="EligibilityCheckConfirmInput")
     class InputSerializer(StrictInputSerializer):
         resident_id = serializers.IntegerField()
 
@@ -127,6 +134,7 @@ class EligibilityCheckConfirmApi(JsonApi):
 class ExtractionRunDetailApi(JsonApi):
     required_permission = permissions.VIEW_EXTRACTION
 
+    @extend_schema_serializer(component_name="ExtractionRun")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         campaign_id = serializers.IntegerField()
