@@ -224,8 +224,8 @@ class ExtractionRun(BaseModel):
     targets = models.PositiveIntegerField(_("対象者数"), default=0)
     excluded_suspended = models.PositiveIntegerField(_("利用停止による除外"), default=0)
     held_protected = models.PositiveIntegerField(_("支援措置による送付保留"), default=0)
-    counts_by_age_band = models.JSONField(_("年齢区分別の人数"), default=dict)
-    counts_by_priority_group = models.JSONField(_("優先接種グループ別の人数"), default=dict)
+    counts_by_age_band = models.JSONField(_("年齢区分別の人数"), default=dict, blank=True)
+    counts_by_priority_group = models.JSONField(_("優先接種グループ別の人数"), default=dict, blank=True)
     failure_message = models.TextField(_("失敗の理由"), blank=True)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("実行者"))

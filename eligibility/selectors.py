@@ -69,7 +69,10 @@ def doses_for(resident_ids: Iterable[int], *, id_range: tuple[int, int] | None =
     """Vaccinations given (診察区分 1), by resident. ``id_range`` (first, last) replaces the id list with a
     range scan for the extraction's chunks."""
     qs = VaccinationRecord.objects.filter(examination_category=ExaminationCategory.VACCINATED)
-    qs = qs.filter(resident_id__range=id_range) if id_range else qs.filter(resident_id__in=list(resident_ids))
+    if id_range:
+        qs = qs.filter(resident_id__gte=id_range[0], resident_id__lte=id_range[1])
+    else:
+        qs = qs.filter(resident_id__in=list(resident_ids))
     out: dict[int, list[Dose]] = defaultdict(list)
     for rid, on, code, before in qs.values_list("resident_id", "vaccinated_on", "vaccine__code", "before_move_in"):
         out[rid].append(Dose(on, code, before))
@@ -78,7 +81,10 @@ def doses_for(resident_ids: Iterable[int], *, id_range: tuple[int, int] | None =
 
 def groups_for(resident_ids: Iterable[int], *, id_range: tuple[int, int] | None = None) -> dict[int, set[str]]:
     qs = PriorityGroupMembership.objects.filter(revoked_at__isnull=True)
-    qs = qs.filter(resident_id__range=id_range) if id_range else qs.filter(resident_id__in=list(resident_ids))
+    if id_range:
+        qs = qs.filter(resident_id__gte=id_range[0], resident_id__lte=id_range[1])
+    else:
+        qs = qs.filter(resident_id__in=list(resident_ids))
     out: dict[int, set[str]] = defaultdict(set)
     for rid, code in qs.values_list("resident_id", "group__code"):
         out[rid].add(code)

@@ -31,7 +31,7 @@ from eligibility.models import (
     RunStatus,
 )
 from eligibility.rules import AGE_BAND_LABELS, PersonFacts, Rule, age_band, is_eligible
-from eligibility.selectors import doses_for, groups_for, rule_from_version
+from eligibility.selectors import doses_for, groups_for, priority_group_names, rule_from_version
 from records.models import Resident
 from records.rules.age import legal_age
 from records.selectors import residency_periods_for
@@ -196,7 +196,7 @@ def extraction_run_execute(*, run_id: int) -> ExtractionRun:
                 ExtractionRun.objects.filter(pk=run_id).update(residents_processed=processed)
 
             tally = evaluate(rule, run.rule.reference_date, on_chunk=progress)
-            _store(run, tally, rule.priority_group_names)
+            _store(run, tally, priority_group_names())
     except Exception as exc:
         with transaction.atomic():
             ExtractionRun.objects.filter(pk=run_id).update(
