@@ -1,21 +1,25 @@
-"""The machine-readable marks of a ticket, drawn as SVG and embedded as ``data:`` URLs (the PDF fetcher
-loads nothing else).
+"""The machine-readable marks of a ticket, as tiny 1-bit PNG images embedded as ``data:`` URLs (the PDF
+fetcher loads nothing else) and scaled up in the PDF without interpolation (CSS ``image-rendering:
+pixelated``), so every module stays a sharp-edged rectangle at any print resolution.
 
-- QR code: the 18 OCR digits, numeric mode, error correction M, 4-module quiet zone.
+- QR code: the 18 OCR digits, numeric mode, error correction M, 4-module quiet zone; one pixel per module.
 - NW-7 (Codabar): start character ``A``, the 18 digits, stop character ``A`` (``A`` + digits + ``A``), the
-  start/stop pair most Japanese readers are configured for by default; a reader strips them and returns the
-  18 digits. Narrow:wide = 2:5 (ratio 2.5, inside the 2-3 the symbology allows), with a 10-narrow quiet
-  zone either side. No check digit: the OCR line itself carries none, and the three marks must agree.
+  start/stop pair Japanese readers accept by default; a reader strips them and returns the 18 digits.
+  Narrow:wide = 2:5 (ratio 2.5, inside the 2-3 the symbology allows), a 10-narrow quiet zone either side,
+  drawn as a one-pixel-high strip stretched to the bar height. No check digit: the OCR line itself carries
+  none, and the three marks must agree digit for digit.
 
-Both are drawn from their module patterns as merged rectangles, so a page holds two small vector paths
-instead of hundreds of squares.
+PNG rather than SVG: WeasyPrint parses an SVG path in Python on every page, which cost more than laying
+out the rest of the ticket; a PNG of a few hundred bytes is decoded by Pillow and drawn as one image.
 """
 
 import base64
+import io
 import re
 
 import qrcode
 from barcode.codabar import CODABAR
+from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
 CODABAR_START = "A"
@@ -23,34 +27,20 @@ CODABAR_STOP = "A"
 _DIGITS = re.compile(r"[0-9]+")
 
 
-def _svg_data_url(svg: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
+def _png_data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def qr_svg(payload: str) -> str:
-    """An SVG QR code of ``payload`` (digits), sized by the caller through CSS; one path of row runs."""
+def qr_modules(payload: str) -> list[list[bool]]:
+    """The module matrix of the QR code of ``payload`` (digits), quiet zone included; True is dark."""
     if not _DIGITS.fullmatch(payload):
         raise ValueError("QR payload must be ASCII digits")
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4)
     code.add_data(payload)
     code.make(fit=True)
-    matrix = code.get_matrix()  # includes the border
-    size = len(matrix)
-    parts = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < size:
-            if row[x]:
-                start = x
-                while x < size and row[x]:
-                    x += 1
-                parts.append(f"M{start},{y}h{x - start}v1h{start - x}z")
-            else:
-                x += 1
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
-        f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(parts)}"/></svg>'
-    )
+    return [[bool(cell) for cell in row] for row in code.get_matrix()]
 
 
 def codabar_text(digits: str) -> str:
@@ -60,30 +50,22 @@ def codabar_text(digits: str) -> str:
     return f"{CODABAR_START}{digits}{CODABAR_STOP}"
 
 
-def codabar_svg(digits: str, *, narrow: int = 2, wide: int = 5, quiet: int = 20) -> str:
-    """An SVG NW-7 barcode of ``digits`` (without human-readable text: the OCR line is printed beside it)."""
-    modules = CODABAR(codabar_text(digits), narrow=narrow, wide=wide).build()[0]
-    width = len(modules) + 2 * quiet
-    bars = []
-    x = 0
-    while x < len(modules):
-        if modules[x] == "1":
-            start = x
-            while x < len(modules) and modules[x] == "1":
-                x += 1
-            bars.append(f"M{start + quiet},0h{x - start}v1h{start - x}z")
-        else:
-            x += 1
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 1" preserveAspectRatio="none" '
-        f'shape-rendering="crispEdges"><rect width="{width}" height="1" fill="#fff"/>'
-        f'<path fill="#000" d="{"".join(bars)}"/></svg>'
-    )
+def codabar_modules(digits: str, *, narrow: int = 2, wide: int = 5, quiet: int = 20) -> str:
+    """The bar pattern of ``digits`` as "1" (bar) and "0" (space), quiet zones included."""
+    pattern = CODABAR(codabar_text(digits), narrow=narrow, wide=wide).build()[0]
+    return "0" * quiet + pattern + "0" * quiet
 
 
 def qr_data_url(payload: str) -> str:
-    return _svg_data_url(qr_svg(payload))
+    modules = qr_modules(payload)
+    size = len(modules)
+    image = Image.new("1", (size, size), 1)
+    image.putdata([0 if dark else 1 for row in modules for dark in row])
+    return _png_data_url(image)
 
 
 def codabar_data_url(digits: str) -> str:
-    return _svg_data_url(codabar_svg(digits))
+    pattern = codabar_modules(digits)
+    image = Image.new("1", (len(pattern), 1), 1)
+    image.putdata([0 if bit == "1" else 1 for bit in pattern])
+    return _png_data_url(image)
