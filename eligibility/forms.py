@@ -44,7 +44,8 @@ class RuleFields(forms.Form):
         required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("選択しない場合は、グループに関係なく対象とします。"),
     )
-    dose_number = forms.IntegerField(label=_("接種回（何回目）"), min_value=1, max_value=9, initial=1)
+    dose_number = forms.IntegerField(label=_("接種回（何回目）"), min_value=1, max_value=9, initial=1, required=False,
+                                     help_text=_("空欄なら何回目かを問いません（上限と間隔のみ）。"))
     max_doses = forms.IntegerField(label=_("接種回数の上限"), required=False, min_value=1, max_value=9)
     min_interval_days = forms.IntegerField(label=_("前回接種からの最短間隔（日）"), required=False, min_value=0,
                                            max_value=3650)

@@ -104,8 +104,9 @@ class CampaignRule(BaseModel):
     allow_later_move_in = models.BooleanField(_("基準日後の転入者を対象に含める"), default=False)
     priority_groups = models.ManyToManyField(PriorityGroup, blank=True, related_name="+",
                                              verbose_name=_("優先接種グループ（いずれかに該当）"))
-    dose_number = models.PositiveSmallIntegerField(_("接種回（何回目）"), default=1,
-                                                   validators=[MinValueValidator(1), MaxValueValidator(9)])
+    dose_number = models.PositiveSmallIntegerField(_("接種回（何回目）"), default=1, null=True, blank=True,
+                                                   validators=[MinValueValidator(1), MaxValueValidator(9)],
+                                                   help_text=_("空欄なら何回目かを問いません（上限と間隔のみ）。"))
     max_doses = models.PositiveSmallIntegerField(_("接種回数の上限"), null=True, blank=True)
     min_interval_days = models.PositiveIntegerField(_("前回接種からの最短間隔（日）"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",

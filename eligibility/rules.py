@@ -143,6 +143,11 @@ def _prior_doses(person: PersonFacts, rule: Rule, as_of: date) -> list[Dose]:
                   key=lambda d: d.vaccinated_on)
 
 
+def prior_doses(person: PersonFacts, rule: Rule, as_of: date) -> int:
+    """Doses of the rule's vaccines before ``as_of`` (those before moving in included)."""
+    return len(_prior_doses(person, rule, as_of))
+
+
 def _dose_criteria(prior: Sequence[Dose], rule: Rule, as_of: date) -> list[Criterion]:
     out: list[Criterion] = []
     count = len(prior)
@@ -188,6 +193,44 @@ def is_eligible(person: PersonFacts, rule: Rule, *, as_of: date) -> Decision:
         criteria.append(priority)
     criteria += _dose_criteria(_prior_doses(person, rule, as_of), rule, as_of)
     return Decision(eligible=all(c.passed for c in criteria), as_of=as_of, criteria=tuple(criteria))
+
+
+def age_passes(birth_date: date, rule: Rule, as_of: date) -> bool:
+    """The age criterion alone (cheap: extraction applies it before loading anything else matters)."""
+    if as_of < birth_date:
+        return False
+    age = legal_age(birth_date, as_of)
+    return (rule.min_age is None or age >= rule.min_age) and (rule.max_age is None or age <= rule.max_age)
+
+
+def is_target(person: PersonFacts, rule: Rule, *, as_of: date) -> bool:
+    """``is_eligible(person, rule, as_of=as_of).eligible`` without building the reasons: the extraction
+    asks this of every resident. Same criteria, same order; tests check the two agree."""
+    if not age_passes(person.birth_date, rule, as_of):
+        return False
+    period = period_on(person.periods, as_of)
+    status = period.status if period else None
+    if status != RESIDENT:
+        if status == NON_RESIDENT:
+            if not rule.allow_non_residents:
+                return False
+        elif not (rule.allow_later_move_in
+                  and any(p.status == RESIDENT and p.valid_from > as_of for p in person.periods)):
+            return False
+    if rule.priority_groups and not rule.priority_groups & person.priority_groups:
+        return False
+    last = None
+    count = 0
+    for dose in person.doses:
+        if dose.vaccine_code in rule.vaccine_codes and dose.vaccinated_on < as_of:
+            count += 1
+            if last is None or dose.vaccinated_on > last:
+                last = dose.vaccinated_on
+    if rule.dose_number is not None and count != rule.dose_number - 1:
+        return False
+    if rule.max_doses is not None and count >= rule.max_doses:
+        return False
+    return rule.min_interval_days is None or last is None or (as_of - last).days >= rule.min_interval_days
 
 
 AGE_BANDS: tuple[tuple[int, int | None], ...] = (

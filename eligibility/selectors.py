@@ -23,7 +23,8 @@ from eligibility.models import (
     Ticket,
 )
 from eligibility.rules import Dose, PersonFacts, Rule
-from records.models import ExaminationCategory, Resident, VaccinationRecord
+from records.models import ExaminationCategory, ResidencyPeriod, Resident, VaccinationRecord
+from records.rules.residency import Period, derived_periods
 from records.selectors import residency_periods_for
 
 
@@ -65,10 +66,34 @@ def person_facts_for(resident_ids: list[int]) -> dict[int, PersonFacts]:
     }
 
 
-def doses_for(resident_ids: Iterable[int], *, id_range: tuple[int, int] | None = None) -> dict[int, list[Dose]]:
-    """Vaccinations given (診察区分 1), by resident. ``id_range`` (first, last) replaces the id list with a
-    range scan for the extraction's chunks."""
+def periods_for_chunk(rows: list[tuple[Any, ...]]) -> dict[int, list[Period]]:
+    """``records.selectors.residency_periods_for`` for an id-ordered chunk whose summary columns are
+    already loaded (``rows`` of id, status, birth date, moved in, moved out, died): the stored history
+    by one range scan into plain tuples, else the periods the summary columns imply
+    (records.rules.residency.derived_periods) — the same answer without a second resident query or
+    model instances."""
+    first, last = rows[0][0], rows[-1][0]
+    stored: dict[int, list[Period]] = defaultdict(list)
+    for rid, status, start, until, address in (
+        ResidencyPeriod.objects.filter(resident_id__gte=first, resident_id__lte=last)
+        .order_by("resident_id", "valid_from").values_list("resident_id", "status", "valid_from", "valid_until",
+                                                            "address")
+    ):
+        stored[rid].append(Period(status, start, until, address))
+    out: dict[int, list[Period]] = {}
+    for rid, status, birth, moved_in, moved_out, died, address in rows:
+        out[rid] = stored.get(rid) or derived_periods(status=status, birth_date=birth, moved_in_on=moved_in,
+                                                      moved_out_on=moved_out, died_on=died, address=address)
+    return out
+
+
+def doses_for(resident_ids: Iterable[int], *, id_range: tuple[int, int] | None = None,
+              vaccine_codes: frozenset[str] | None = None) -> dict[int, list[Dose]]:
+    """Vaccinations given (診察区分 1), by resident, optionally of ``vaccine_codes`` only. ``id_range``
+    (first, last) replaces the id list with a range scan for the extraction's chunks."""
     qs = VaccinationRecord.objects.filter(examination_category=ExaminationCategory.VACCINATED)
+    if vaccine_codes is not None:
+        qs = qs.filter(vaccine__code__in=sorted(vaccine_codes))
     if id_range:
         qs = qs.filter(resident_id__gte=id_range[0], resident_id__lte=id_range[1])
     else:

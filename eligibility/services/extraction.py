@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.context import acting_as
@@ -30,11 +30,10 @@ from eligibility.models import (
     NoticeItem,
     RunStatus,
 )
-from eligibility.rules import AGE_BAND_LABELS, PersonFacts, Rule, age_band, is_eligible
-from eligibility.selectors import doses_for, groups_for, priority_group_names, rule_from_version
+from eligibility.rules import AGE_BAND_LABELS, PersonFacts, Rule, age_band, age_passes, is_target, prior_doses
+from eligibility.selectors import doses_for, groups_for, periods_for_chunk, priority_group_names, rule_from_version
 from records.models import Resident
 from records.rules.age import legal_age
-from records.selectors import residency_periods_for
 
 PROTECTED_HOLD_REASON = "支援措置対象者（DV等）のため送付を保留"
 NO_GROUP = "（なし）"
@@ -48,35 +47,51 @@ class Person:
     use_suspended: bool
 
 
-def iter_people(*, chunk_size: int | None = None) -> Iterator[list[Person]]:
-    """Every resident with the facts a rule needs, one chunk at a time (four queries per chunk)."""
+def iter_people(*, rules: tuple[tuple[Rule, date], ...] = (),
+                chunk_size: int | None = None) -> Iterator[tuple[int, list[Person]]]:
+    """Every resident, one id-ordered chunk at a time: ``(residents read, people)``. Four queries per
+    chunk (residents, stored residency periods, doses, priority groups), each a range scan over the
+    chunk's ids. With ``rules``, only people whose age passes at least one of them are built into facts
+    (the age criterion needs nothing but the birth date; the others could not be targets anyway)."""
     size = chunk_size or settings.ELIGIBILITY_EXTRACTION_CHUNK
+    # Doses of other vaccines never count: not loaded (all doses when no rule is given).
+    vaccine_codes = frozenset().union(*(rule.vaccine_codes for rule, _as_of in rules)) if rules else None
     last = 0
     while True:
         rows = list(
-            Resident.objects.filter(id__gt=last).order_by("id")
-            .values_list("id", "birth_date", "is_protected", "use_suspended")[:size]
+            Resident.objects.filter(id__gt=last).order_by("id").values_list(
+                "id", "residency_status", "birth_date", "moved_in_on", "moved_out_on", "died_on", "address",
+                "is_protected", "use_suspended")[:size]
         )
         if not rows:
             return
         first, last = rows[0][0], rows[-1][0]
-        ids = [r[0] for r in rows]
-        periods = residency_periods_for(ids)
-        doses = doses_for(ids, id_range=(first, last))
-        groups = groups_for(ids, id_range=(first, last))
-        yield [
-            Person(rid, PersonFacts(birth_date=birth, periods=tuple(periods.get(rid, ())),
-                                    doses=tuple(doses.get(rid, ())), priority_groups=frozenset(groups.get(rid, ()))),
-                   protected, suspended)
-            for rid, birth, protected, suspended in rows
-        ]
+        if rules:
+            wanted = [row for row in rows if any(age_passes(row[2], rule, as_of) for rule, as_of in rules)]
+        else:
+            wanted = rows
+        people: list[Person] = []
+        if wanted:
+            periods = periods_for_chunk([row[:7] for row in wanted])
+            # A range scan when most of the chunk is wanted, else just the wanted ids.
+            ids, id_range = ((), (first, last)) if len(wanted) * 2 > len(rows) else ([r[0] for r in wanted], None)
+            doses = doses_for(ids, id_range=id_range, vaccine_codes=vaccine_codes)
+            groups = groups_for(ids, id_range=id_range)
+            people = [
+                Person(row[0], PersonFacts(birth_date=row[2], periods=tuple(periods[row[0]]),
+                                           doses=tuple(doses.get(row[0], ())),
+                                           priority_groups=frozenset(groups.get(row[0], ()))),
+                       row[7], row[8])
+                for row in wanted
+            ]
+        yield len(rows), people
 
 
 @dataclass
 class Tally:
     """Targets of one rule with the counts shown before issuing."""
 
-    targets: list[tuple[int, int, bool]]  # (resident id, age on the reference date, protected)
+    targets: list[tuple[int, int, bool, int]]  # (resident id, age on the reference date, protected, dose)
     by_age_band: Counter[str]
     by_group: Counter[str]
     excluded_suspended: int = 0
@@ -86,9 +101,9 @@ class Tally:
     def empty(cls) -> "Tally":
         return cls([], Counter(), Counter())
 
-    def add(self, person: Person, as_of: date) -> None:
+    def add(self, person: Person, as_of: date, dose: int) -> None:
         age = legal_age(person.facts.birth_date, as_of)
-        self.targets.append((person.resident_id, age, person.is_protected))
+        self.targets.append((person.resident_id, age, person.is_protected, dose))
         self.by_age_band[age_band(age)] += 1
         for code in person.facts.priority_groups or (NO_GROUP,):
             self.by_group[code] += 1
@@ -100,15 +115,18 @@ class Tally:
 
 
 def evaluate(rule: Rule, as_of: date, *, on_chunk: Callable[[int], None] | None = None) -> Tally:
+    """Every resident against ``rule`` on ``as_of``. Targets under 利用停止 are counted, not kept."""
     tally = Tally.empty()
     processed = 0
-    for chunk in iter_people():
-        for person in chunk:
+    for read, people in iter_people(rules=((rule, as_of),)):
+        for person in people:
+            if not is_target(person.facts, rule, as_of=as_of):
+                continue
             if person.use_suspended:
                 tally.excluded_suspended += 1
-            elif is_eligible(person.facts, rule, as_of=as_of).eligible:
-                tally.add(person, as_of)
-        processed += len(chunk)
+            else:
+                tally.add(person, as_of, rule.dose_number or prior_doses(person.facts, rule, as_of) + 1)
+        processed += read
         if on_chunk is not None:
             on_chunk(processed)
     return tally
@@ -144,13 +162,32 @@ def _claim(run_id: int) -> ExtractionRun | None:
         return run
 
 
+def _insert_items(batch: NoticeBatch, targets: list[tuple[int, int, bool, int]]) -> list[NoticeItem]:
+    """The batch's items: COPY on PostgreSQL (then their ids read back in one query), bulk_create
+    elsewhere. Returns unsaved-looking instances carrying pk, for the audit entries."""
+    if connection.vendor != "postgresql":
+        return NoticeItem.objects.bulk_create(
+            [NoticeItem(batch=batch, resident_id=rid, dose_number=dose, age=age, mail_held=protected,
+                        hold_reason=PROTECTED_HOLD_REASON if protected else "")
+             for rid, age, protected, dose in targets],
+            batch_size=5000,
+        )
+    table = connection.ops.quote_name(NoticeItem._meta.db_table)
+    columns = "batch_id, resident_id, dose_number, age, mail_held, hold_reason, release_reason"
+    sql = f"COPY {table} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+        for rid, age, protected, dose in targets:
+            copy.write_row((batch.pk, rid, dose, age, protected, PROTECTED_HOLD_REASON if protected else "", ""))
+    return [NoticeItem(pk=pk, batch_id=batch.pk, resident_id=rid, mail_held=held)
+            for pk, rid, held in batch.items.order_by("id").values_list("id", "resident_id", "mail_held")]
+
+
 def _item_created_changes(item: Any) -> dict[str, Any]:
     return {"batch": [None, str(item.batch_id)], "resident": [None, str(item.resident_id)],
             "mail_held": [None, str(item.mail_held)]}
 
 
 def _store(run: ExtractionRun, tally: Tally, group_names: dict[str, str]) -> NoticeBatch:
-    dose_number = run.rule.dose_number
     with transaction.atomic():
         locked = ExtractionRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.RUNNING:
@@ -158,12 +195,7 @@ def _store(run: ExtractionRun, tally: Tally, group_names: dict[str, str]) -> Not
         batch = NoticeBatch(run=run, campaign=run.campaign, rule=run.rule)
         batch.full_clean()
         batch.save()
-        items = NoticeItem.objects.bulk_create(
-            [NoticeItem(batch=batch, resident_id=rid, dose_number=dose_number, age=age, mail_held=protected,
-                        hold_reason=PROTECTED_HOLD_REASON if protected else "")
-             for rid, age, protected in tally.targets],
-            batch_size=5000,
-        )
+        items = _insert_items(batch, tally.targets)
         ExtractionRun.objects.filter(pk=run.pk).update(
             status=RunStatus.DONE, finished_at=timezone.now(), targets=len(tally.targets),
             excluded_suspended=tally.excluded_suspended, held_protected=tally.held_protected,
@@ -236,13 +268,14 @@ def what_if_preview(*, actor: Any, campaign: Campaign, draft: Rule, draft_refere
     gained: Counter[str] = Counter()
     lost: Counter[str] = Counter()
     suspended = 0
-    for chunk in iter_people():
-        for person in chunk:
+    rules = ((current, current_version.reference_date), (draft, draft_reference_date))
+    for _read, people in iter_people(rules=rules):
+        for person in people:
+            before = is_target(person.facts, current, as_of=current_version.reference_date)
+            after = is_target(person.facts, draft, as_of=draft_reference_date)
             if person.use_suspended:
-                suspended += 1
+                suspended += before or after
                 continue
-            before = is_eligible(person.facts, current, as_of=current_version.reference_date).eligible
-            after = is_eligible(person.facts, draft, as_of=draft_reference_date).eligible
             if before:
                 cur_bands[age_band(legal_age(person.facts.birth_date, current_version.reference_date))] += 1
             if after:

@@ -10,12 +10,12 @@ whose notices it holds. Residents under 利用停止 never reach a batch (extrac
 ticket of one is not reissued.
 """
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.events import AuditEvent
@@ -69,8 +69,11 @@ def _ticket_created_changes(ticket: Any) -> dict[str, Any]:
             "dose_number": [None, str(ticket.dose_number)]}
 
 
-def _allocate(*, actor: Any, campaign: Campaign, items: Sequence[NoticeItem], issued_on: Any) -> list[Ticket]:
-    """Give each item a ticket: the person's valid one for this campaign and dose if any, else a new one."""
+def _allocate(*, actor: Any, campaign: Campaign, items_query: QuerySet[NoticeItem], issued_on: Any) -> list[Ticket]:
+    """Give each item of ``items_query`` a ticket: the person's valid one for this campaign and dose if any,
+    else a new one."""
+    items = [NoticeItem(pk=pk, resident_id=rid, dose_number=dose)
+             for pk, rid, dose in items_query.values_list("id", "resident_id", "dose_number")]
     existing = {
         (t.resident_id, t.dose_number): t
         for t in Ticket.objects.filter(campaign=campaign, voided_at__isnull=True,
@@ -84,11 +87,20 @@ def _allocate(*, actor: Any, campaign: Campaign, items: Sequence[NoticeItem], is
          for item, serial in zip(needing, serials, strict=True)],
         batch_size=5000,
     )
-    for ticket in created:
-        existing[(ticket.resident_id, ticket.dose_number)] = ticket
-    for item in items:
-        item.ticket = existing[(item.resident_id, item.dose_number)]
-    NoticeItem.objects.bulk_update(items, ["ticket"], batch_size=5000)
+    # One set-based UPDATE joining the person's valid ticket for the dose (unique by constraint).
+    item_table = connection.ops.quote_name(NoticeItem._meta.db_table)
+    ticket_table = connection.ops.quote_name(Ticket._meta.db_table)
+    ids_sql, ids_params = items_query.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {item_table} SET ticket_id = t.id FROM {ticket_table} t "  # noqa: S608
+            f"WHERE {item_table}.id IN ({ids_sql}) AND t.resident_id = {item_table}.resident_id "
+            f"AND t.campaign_id = %s AND t.dose_number = {item_table}.dose_number AND t.voided_at IS NULL",
+            [*ids_params, campaign.pk],
+        )
+        updated = cursor.rowcount
+    if updated != len(items):
+        raise ValidationError("通知対象者の状態が変わったため発行できませんでした。もう一度実行してください。")
     audit_entries_bulk_create(
         actor=actor, action=AuditLogEntry.Action.CREATE, objects=created,
         changes=_ticket_created_changes,
@@ -105,12 +117,12 @@ def notice_batch_issue(*, actor: Any, batch: NoticeBatch) -> NoticeBatch:
         raise ValidationError("この通知バッチは既に発行されています。")
     batch.status, batch.issued_on, batch.issued_by = BatchStatus.ISSUED, timezone.localdate(), actor
     batch.save()
-    items = list(mailable_items(batch).filter(ticket__isnull=True))
+    items = mailable_items(batch).filter(ticket__isnull=True)
+    created = _allocate(actor=actor, campaign=batch.campaign, items_query=items, issued_on=batch.issued_on)
     audit_event_record(event=AuditEvent.NOTICE_BATCH_ISSUED, actor=actor, target=batch, data={
-        "batch_id": batch.pk, "campaign_id": batch.campaign_id, "mailable": len(items),
+        "batch_id": batch.pk, "campaign_id": batch.campaign_id, "tickets_created": len(created),
         "held": batch.items.filter(mail_held=True, released_by__isnull=True).count(),
     })
-    _allocate(actor=actor, campaign=batch.campaign, items=items, issued_on=batch.issued_on)
     return batch
 
 
@@ -131,7 +143,9 @@ def notice_item_release(*, actor: Any, item: NoticeItem, reason: str) -> NoticeI
         "batch_id": item.batch_id, "item_id": item.pk, "reason": reason,
     })
     if item.batch.status == BatchStatus.ISSUED:
-        _allocate(actor=actor, campaign=item.batch.campaign, items=[item], issued_on=timezone.localdate())
+        _allocate(actor=actor, campaign=item.batch.campaign, items_query=NoticeItem.objects.filter(pk=item.pk),
+                  issued_on=timezone.localdate())
+        item.refresh_from_db()
     return item
 
 

@@ -1,6 +1,6 @@
 """The pure eligibility rule (issue #5 acceptance 1-3): built without the database."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -205,3 +205,33 @@ def test_age_bands():
     assert age_band(64) == "60〜64歳"
     assert age_band(65) == "65〜74歳"
     assert age_band(101) == "85歳以上"
+
+
+def test_the_fast_boolean_agrees_with_the_explained_decision_on_many_cases():
+    import random
+
+    from eligibility.rules import is_target
+
+    rng = random.Random(5)
+    statuses = ("resident", "moved_out", "deceased", "non_resident")
+    for _ in range(3000):
+        birth = date(1930, 1, 1) + timedelta(days=rng.randrange(36000))
+        kwargs = {"status": rng.choice(statuses), "birth_date": birth, "moved_in_on": None, "moved_out_on": None,
+                  "died_on": None}
+        if rng.random() < 0.3:
+            kwargs["moved_in_on"] = max(birth, REF + timedelta(days=rng.randrange(-400, 60)))
+        if kwargs["status"] == "moved_out":
+            kwargs["moved_out_on"] = max(birth, REF + timedelta(days=rng.randrange(-400, 60)))
+        if kwargs["status"] == "deceased":
+            kwargs["died_on"] = max(birth, REF + timedelta(days=rng.randrange(-400, 60)))
+        doses = tuple(Dose(REF - timedelta(days=rng.randrange(-30, 400)),
+                           rng.choice(("FLU01", "OTHER"))) for _ in range(rng.randrange(4)))
+        facts = PersonFacts(birth, tuple(derived_periods(**kwargs)), doses,
+                            frozenset(rng.sample(["healthcare", "pregnant"], rng.randrange(3))))
+        rule = Rule(vaccine_codes=FLU, min_age=rng.choice((None, 12, 65)), max_age=rng.choice((None, 64, 90)),
+                    allow_non_residents=rng.random() < 0.5, allow_later_move_in=rng.random() < 0.5,
+                    priority_groups=frozenset(rng.sample(["healthcare", "pregnant"], rng.randrange(3))),
+                    dose_number=rng.choice((None, 1, 2)), max_doses=rng.choice((None, 2, 3)),
+                    min_interval_days=rng.choice((None, 28, 90)))
+        as_of = REF + timedelta(days=rng.randrange(-30, 30))
+        assert is_target(facts, rule, as_of=as_of) == is_eligible(facts, rule, as_of=as_of).eligible, (facts, rule)
