@@ -105,7 +105,7 @@ class EligibilityCheckCreateApi(JsonApi):
         chosen = exact_confirmable(result) if confirm else None
         if chosen is not None:
             decision = eligibility_check_confirm(actor=request.user, check=check, resident_id=chosen.resident.pk)
-            check.refresh_from_db()
+            check = decision.applicant_check or check
         self.record_access(request, [c.resident for c in result.candidates])
         return Response(CheckResultSerializer(_result(check, result, decision)).data, status=status.HTTP_201_CREATED)
 

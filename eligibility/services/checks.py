@@ -152,7 +152,8 @@ def eligibility_check_create(
     )
     if not (check.name or check.name_kana or check.address_number or check.my_number_index):
         raise ValidationError("氏名、カナ、宛名番号、個人番号のいずれかを入力してください。")
-    check.full_clean()
+    # Foreign keys come from loaded objects: not re-checked by a query each (the database enforces them).
+    check.full_clean(exclude=["campaign", "checked_by", "resident"])
     check.save()
     result = eligibility_check_match(check=check)
     if not result.candidates:
@@ -179,7 +180,7 @@ def eligibility_decide(*, actor: Any, resident: Resident, campaign: Campaign, as
         criteria=decision.criteria_data(), facts=facts.to_snapshot(), source=source, applicant_check=check,
         decided_by=actor,
     )
-    stored.full_clean()
+    stored.full_clean(exclude=["resident", "campaign", "rule", "applicant_check", "decided_by"])
     stored.save()
     audit_event_record(event=AuditEvent.ELIGIBILITY_DECIDED, actor=actor, target=resident, data={
         "decision_id": stored.pk, "campaign_id": campaign.pk, "rule_version": rule_version.version,

@@ -49,13 +49,15 @@ class Person:
 
 def iter_people(*, rules: tuple[tuple[Rule, date], ...] = (),
                 chunk_size: int | None = None) -> Iterator[tuple[int, list[Person]]]:
-    """Every resident, one id-ordered chunk at a time: ``(residents read, people)``. Four queries per
-    chunk (residents, stored residency periods, doses, priority groups), each a range scan over the
-    chunk's ids. With ``rules``, only people whose age passes at least one of them are built into facts
+    """Every resident, one id-ordered chunk at a time: ``(residents read, people)``. Three queries per
+    chunk (residents, stored residency periods, doses), each a range scan over the chunk's ids, and the
+    priority groups once. With ``rules``, only people whose age passes at least one of them are built into facts
     (the age criterion needs nothing but the birth date; the others could not be targets anyway)."""
     size = chunk_size or settings.ELIGIBILITY_EXTRACTION_CHUNK
     # Doses of other vaccines never count: not loaded (all doses when no rule is given).
     vaccine_codes = frozenset().union(*(rule.vaccine_codes for rule, _as_of in rules)) if rules else None
+    # Memberships are few (an application each): all of them in one query for the whole run.
+    groups = groups_for((), id_range=(0, 2**62))
     last = 0
     while True:
         rows = list(
@@ -76,7 +78,6 @@ def iter_people(*, rules: tuple[tuple[Rule, date], ...] = (),
             # A range scan when most of the chunk is wanted, else just the wanted ids.
             ids, id_range = ((), (first, last)) if len(wanted) * 2 > len(rows) else ([r[0] for r in wanted], None)
             doses = doses_for(ids, id_range=id_range, vaccine_codes=vaccine_codes)
-            groups = groups_for(ids, id_range=id_range)
             people = [
                 Person(row[0], PersonFacts(birth_date=row[2], periods=tuple(periods[row[0]]),
                                            doses=tuple(doses.get(row[0], ())),

@@ -72,12 +72,14 @@ def _ticket_created_changes(ticket: Any) -> dict[str, Any]:
 def _allocate(*, actor: Any, campaign: Campaign, items_query: QuerySet[NoticeItem], issued_on: Any) -> list[Ticket]:
     """Give each item of ``items_query`` a ticket: the person's valid one for this campaign and dose if any,
     else a new one."""
-    items = [NoticeItem(pk=pk, resident_id=rid, dose_number=dose)
-             for pk, rid, dose in items_query.values_list("id", "resident_id", "dose_number")]
+    items = [NoticeItem(pk=pk, batch_id=batch_id, resident_id=rid, dose_number=dose)
+             for pk, batch_id, rid, dose in items_query.values_list("id", "batch_id", "resident_id", "dose_number")]
+    if not items:
+        return []
     existing = {
         (t.resident_id, t.dose_number): t
         for t in Ticket.objects.filter(campaign=campaign, voided_at__isnull=True,
-                                       resident_id__in=[i.resident_id for i in items])
+                                       resident_id__in=items_query.values("resident_id"))
     }
     needing = [i for i in items if (i.resident_id, i.dose_number) not in existing]
     serials = _reserve_serials(len(needing)) if needing else range(0)
@@ -90,13 +92,17 @@ def _allocate(*, actor: Any, campaign: Campaign, items_query: QuerySet[NoticeIte
     # One set-based UPDATE joining the person's valid ticket for the dose (unique by constraint).
     item_table = connection.ops.quote_name(NoticeItem._meta.db_table)
     ticket_table = connection.ops.quote_name(Ticket._meta.db_table)
-    ids_sql, ids_params = items_query.values("id").query.sql_with_params()
+    # The items of ``items_query`` are the batch's mailable items without a ticket (optionally one of them):
+    # the same conditions, written out so PostgreSQL joins instead of probing a subquery per row.
+    batch_id = items[0].batch_id
+    one = " AND i.id = %s" if len(items) == 1 else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {item_table} SET ticket_id = t.id FROM {ticket_table} t "  # noqa: S608
-            f"WHERE {item_table}.id IN ({ids_sql}) AND t.resident_id = {item_table}.resident_id "
-            f"AND t.campaign_id = %s AND t.dose_number = {item_table}.dose_number AND t.voided_at IS NULL",
-            [*ids_params, campaign.pk],
+            f"UPDATE {item_table} AS i SET ticket_id = t.id FROM {ticket_table} AS t "  # noqa: S608
+            "WHERE i.batch_id = %s AND i.ticket_id IS NULL AND NOT (i.mail_held AND i.released_by_id IS NULL)"
+            f"{one} AND t.resident_id = i.resident_id AND t.campaign_id = %s AND t.dose_number = i.dose_number "
+            "AND t.voided_at IS NULL",
+            [batch_id, *([items[0].pk] if one else []), campaign.pk],
         )
         updated = cursor.rowcount
     if updated != len(items):
