@@ -7,11 +7,12 @@ through with "＊" — nobody can write a dose into an empty row by hand.
 
 Who: the staff who may read vaccination records (``records.view_vaccinationrecord``): issuing the
 certificate shows exactly those records, nothing more. A protected person's (支援措置) certificate is
-issued too — it is handed over, not mailed — and the page says so.
+issued too — it is handed over, not mailed — and the page says so; as for viewing such a person's full
+record, the issuer gives a reason, kept in the audit trail.
 
 Audit: the PDF is rendered first (seconds; no lock held), then one transaction records the business
 event (``eligibility.certificate_issued``: record ids, dose count, slots, vaccine filter, whether the
-person is protected) and the read access to the resident and each record listed. Only then are the
+person is protected, the reason given) and the read access to the resident and each record listed. Only then are the
 bytes returned: a certificate that was not recorded never leaves the server.
 """
 
@@ -95,10 +96,17 @@ class IssuedCertificate:
 
 
 def certificate_issue(*, actor: Any, resident: Resident, view: str, vaccine: Vaccine | None = None,
-                      issued_on: date | None = None) -> IssuedCertificate:
+                      purpose: str = "", issued_on: date | None = None) -> IssuedCertificate:
     """Render the certificate and record its issue. Raises ValidationError when there is no dose to
-    certify, PermissionDenied when the actor may not read the records."""
+    certify or a protected person's certificate has no reason, PermissionDenied when the actor may not
+    read the records."""
+    purpose = purpose.strip()
     records = certificate_record_list(actor=actor, resident=resident, vaccine=vaccine)
+    if resident.is_protected and not purpose:
+        raise ValidationError(
+            {"purpose": _("支援措置の対象者の接種済証を発行するときは、理由を入力してください。")},
+            code="purpose_required",
+        )
     if not records:
         raise ValidationError(
             _("接種の記録がないため、接種済証を発行できません。") if vaccine is None
@@ -114,10 +122,11 @@ def certificate_issue(*, actor: Any, resident: Resident, view: str, vaccine: Vac
             data={
                 "records": [r.pk for r in records], "doses": len(records), "slots": data.slots,
                 "vaccine": vaccine.pk if vaccine is not None else None, "protected": resident.is_protected,
-                "issued_on": data.issued_on.isoformat(), "view": view,
+                "issued_on": data.issued_on.isoformat(), "view": view, **({"purpose": purpose} if purpose else {}),
             },
         )
-        audit_access_record(actor=actor, objects=[resident, *records], view=view, permission=ISSUE_CERTIFICATE)
+        audit_access_record(actor=actor, objects=[resident, *records], view=view, permission=ISSUE_CERTIFICATE,
+                            purpose=purpose)
     return IssuedCertificate(
         pdf=pdf, filename=f"certificate-{resident.pk}-{data.issued_on:%Y%m%d}.pdf", dose_count=len(records),
     )

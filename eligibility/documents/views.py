@@ -43,19 +43,25 @@ class CertificateIssueView(View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         resident = _resident_or_404(request, pk)
-        form = CertificateIssueForm(vaccines=certificate_vaccines(actor=request.user, resident=resident))
+        form = CertificateIssueForm(vaccines=certificate_vaccines(actor=request.user, resident=resident),
+                                    protected=resident.is_protected)
         return self._render(request, resident, form)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         resident = _resident_or_404(request, pk)
-        form = CertificateIssueForm(request.POST, vaccines=certificate_vaccines(actor=request.user, resident=resident))
+        form = CertificateIssueForm(request.POST, vaccines=certificate_vaccines(actor=request.user, resident=resident),
+                                    protected=resident.is_protected)
         if form.is_valid():
             try:
                 issued = certificate_issue(actor=request.user, resident=resident, view=_url_name(request),
-                                           vaccine=form.cleaned_data["vaccine"])
+                                           vaccine=form.cleaned_data["vaccine"],
+                                           purpose=form.cleaned_data.get("purpose", ""))
             except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error(None, message)
+                if hasattr(exc, "error_dict") and set(exc.error_dict) <= set(form.fields):
+                    form.add_error(None, exc)  # onto the fields it names
+                else:
+                    for message in exc.messages:
+                        form.add_error(None, message)
             else:
                 response = HttpResponse(issued.pdf, content_type="application/pdf")
                 response["Content-Disposition"] = f'attachment; filename="{issued.filename}"'

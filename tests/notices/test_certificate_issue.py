@@ -69,7 +69,7 @@ def test_issue_page_lists_the_doses_and_records_the_access(person, staff_user, c
     assert response.status_code == 200
     body = response.content.decode()
     assert "越谷 桜子" in body and "前住所地 草加市内の医院（転入前）" in body and "HB-0002" in body
-    assert "protected-notice" not in body
+    assert "protected-notice" not in body and 'name="purpose"' not in body
     assert "PC-0001" in body and body.count("<tr><td class=\"num\">") == 3  # the screening is not listed
     shown = access_entries(resident)
     assert len(shown) == 1 and shown[0].additional_data["view"] == "eligibility:certificate_issue"
@@ -125,16 +125,37 @@ def test_a_vaccine_the_person_never_received_is_refused(person, staff_user, clie
     assert not issued_events()
 
 
-def test_protected_person_certificate_issues_and_the_page_says_so(person, staff_user, client_for):
-    resident, _ = person
+def test_protected_person_certificate_issues_with_a_reason_and_the_page_says_so(person, staff_user, client_for):
+    resident, records = person
     Resident.objects.filter(pk=resident.pk).update(is_protected=True)
     client = client_for(staff_user)
     page = client.get(url(resident)).content.decode()
     assert "protected-notice" in page and "支援措置の対象者" in page and "手渡し" in page
-    response = client.post(url(resident))
+    assert 'name="purpose"' in page
+    refused = client.post(url(resident), {"purpose": "   "})
+    assert refused["Content-Type"].startswith("text/html") and "発行の理由" in refused.content.decode()
+    assert not issued_events()
+    response = client.post(url(resident), {"purpose": "本人が窓口で申請（運転免許証で確認）"})
     assert response["Content-Type"] == "application/pdf"
     [event] = issued_events()
     assert event.additional_data["protected"] is True
+    assert event.additional_data["purpose"] == "本人が窓口で申請（運転免許証で確認）"
+    accesses = [e for e in access_entries(records["pcv"]) if e.seq > event.seq]
+    assert [e.additional_data.get("purpose") for e in accesses] == ["本人が窓口で申請（運転免許証で確認）"]
+
+
+def test_protected_person_service_refuses_without_a_reason(person, staff_user):
+    from django.core.exceptions import ValidationError
+
+    from eligibility.documents.certificates import certificate_issue
+
+    resident, _ = person
+    Resident.objects.filter(pk=resident.pk).update(is_protected=True)
+    resident.refresh_from_db()
+    with pytest.raises(ValidationError) as caught:
+        certificate_issue(actor=staff_user, resident=resident, view="test")
+    assert "理由を入力してください" in str(caught.value.message_dict["purpose"])
+    assert not issued_events()
 
 
 def test_no_vaccination_means_no_certificate(staff_user, client_for):
