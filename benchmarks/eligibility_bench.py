@@ -213,6 +213,32 @@ def http_checks(numbers: list[str], campaign_id: int, user: Any, rng: random.Ran
     return timings[10:]  # the first requests warm caches
 
 
+def http_floor(user: Any, count: int) -> list[float]:
+    """The environment's floor for one signed-in API request that shows one resident and records its
+    access: ``GET /api/v1/residents/{id}/`` (records' endpoint), same client set-up."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from records.models import Resident
+
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user).first()
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id  # type: ignore[union-attr]
+    session.save()
+    resident_id = Resident.objects.order_by("id").values_list("id", flat=True).first()
+    timings = []
+    for _ in range(count + 10):
+        started = time.perf_counter()
+        response = client.get(f"/api/v1/residents/{resident_id}/")
+        timings.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise SystemExit(f"floor request failed: {response.status_code}")
+    return timings[10:]
+
+
 def _instrument() -> dict[str, float]:
     """Wrap the steps to time them (seconds, summed). The wrappers only measure."""
     from eligibility.services import extraction, notices
@@ -311,6 +337,10 @@ def run(args: argparse.Namespace) -> None:
     print(f"(d) one eligibility check over HTTP, {len(timings)} requests: median "
           f"{statistics.median(timings) * 1000:.1f} ms, p90 {sorted(timings)[int(len(timings) * 0.9)] * 1000:.1f} ms, "
           f"max {max(timings) * 1000:.1f} ms")
+    floor_timings = http_floor(user, args.checks)
+    print(f"    floor in the same run, GET /api/v1/residents/{{id}}/ (sign-in, one access entry): median "
+          f"{statistics.median(floor_timings) * 1000:.1f} ms; check / floor "
+          f"{statistics.median(timings) / statistics.median(floor_timings):.1f} x")
 
 
 def main() -> None:

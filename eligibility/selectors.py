@@ -23,7 +23,7 @@ from eligibility.models import (
     Ticket,
 )
 from eligibility.rules import Dose, PersonFacts, Rule
-from records.models import ExaminationCategory, ResidencyPeriod, Resident, VaccinationRecord
+from records.models import ExaminationCategory, ResidencyPeriod, Resident, VaccinationRecord, Vaccine
 from records.rules.residency import Period, derived_periods
 from records.selectors import residency_periods_for
 
@@ -92,15 +92,20 @@ def doses_for(resident_ids: Iterable[int], *, id_range: tuple[int, int] | None =
     """Vaccinations given (診察区分 1), by resident, optionally of ``vaccine_codes`` only. ``id_range``
     (first, last) replaces the id list with a range scan for the extraction's chunks."""
     qs = VaccinationRecord.objects.filter(examination_category=ExaminationCategory.VACCINATED)
+    # Vaccine codes by id from the (small) master: no join per dose row.
+    vaccines = Vaccine.objects.all()
     if vaccine_codes is not None:
-        qs = qs.filter(vaccine__code__in=sorted(vaccine_codes))
+        vaccines = vaccines.filter(code__in=sorted(vaccine_codes))
+    code_of = dict(vaccines.values_list("id", "code"))
+    if vaccine_codes is not None:
+        qs = qs.filter(vaccine_id__in=list(code_of))
     if id_range:
         qs = qs.filter(resident_id__gte=id_range[0], resident_id__lte=id_range[1])
     else:
         qs = qs.filter(resident_id__in=list(resident_ids))
     out: dict[int, list[Dose]] = defaultdict(list)
-    for rid, on, code, before in qs.values_list("resident_id", "vaccinated_on", "vaccine__code", "before_move_in"):
-        out[rid].append(Dose(on, code, before))
+    for rid, on, vaccine_id, before in qs.values_list("resident_id", "vaccinated_on", "vaccine_id", "before_move_in"):
+        out[rid].append(Dose(on, code_of[vaccine_id], before))
     return out
 
 
