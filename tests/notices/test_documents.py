@@ -27,7 +27,9 @@ TICKETS = [
     ticket(ticket_number="9876543210", ticket_type=2, dose_number=1, name="千間台 三郎",
            name_kana="センゲンダイ サブロウ", address="埼玉県越谷市千間台東一丁目1番地 グリーンハイツ101号",
            birth_date=date(1989, 1, 8)),
+    # Markup in the data is text, never markup: the page shows it as typed.
     ticket(ticket_number="0000000001", ticket_type=9, dose_number=0, municipality_code="000000", name="𠮷田 一",
+           address="越谷市<b>蒲生</b>&amp;一丁目 <img src=x>",
            name_kana="ヨシダ ハジメ", birth_date=date(2019, 5, 1), period_start=date(2019, 5, 1),
            period_end=date(2019, 12, 31), issued_on=date(2019, 4, 30)),
 ]
@@ -131,6 +133,7 @@ class TestTickets:
         assert "平成元年1月8日" in second  # the first day of Heisei is 元年
         assert "𠮷田 一" in third  # a character outside the BMP
         assert "令和元年5月1日" in third and "平成31年4月30日" in third
+        assert "越谷市<b>蒲生</b>&amp;一丁目 <img src=x>" in third
 
     def test_pdf_declares_japanese(self, tickets_pdf):
         root = PdfReader(io.BytesIO(tickets_pdf)).trailer["/Root"]
