@@ -9,6 +9,15 @@ MY_NUMBER_FIELDS = ["my_number_ciphertext", "my_number_index"]
 
 def register_audited_models() -> None:
     from accounts.models import AccessReview, BackupCodeDevice, RoleGrant
+    from eligibility.models import (
+        Campaign,
+        CampaignRule,
+        EligibilityCheck,
+        EligibilityDecision,
+        NoticeItem,
+        PriorityGroupMembership,
+        Ticket,
+    )
     from imports.models import ClinicApiToken
     from linkage.models import Exchange, InboundQuery, LinkageResult, ProvisionRecord
     from records.models import (
@@ -61,3 +70,11 @@ def register_audited_models() -> None:
     for model in (ReceptionTicket, DisclosureRequest, DisclosureDocument, CorrectionRequest, SuspensionRequest,
                   ProtectionChange):
         auditlog.register(model, exclude_fields=["updated_at"])
+    # Eligibility (#5). The applicant's My Number is kept only as its blind index, masked like the resident's.
+    auditlog.register(Campaign, exclude_fields=["updated_at"])
+    auditlog.register(CampaignRule, exclude_fields=["updated_at"], m2m_fields={"vaccines", "priority_groups"})
+    auditlog.register(PriorityGroupMembership, exclude_fields=["updated_at"])
+    auditlog.register(EligibilityCheck, exclude_fields=["updated_at"], mask_fields=["my_number_index"])
+    auditlog.register(EligibilityDecision, exclude_fields=["updated_at"])
+    auditlog.register(Ticket, exclude_fields=["updated_at"])
+    auditlog.register(NoticeItem)

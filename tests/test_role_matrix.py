@@ -78,6 +78,33 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "manage:access_review": frozenset({ADMIN}),
     "manage:export": frozenset({ADMIN}),
     # --- Eligibility and notices (#5) ---
+    # Staff run the desk; auditors read the stored decisions only.
+    "eligibility:campaign_list": frozenset({STAFF}),
+    "eligibility:campaign_create": frozenset({STAFF}),
+    "eligibility:campaign_detail": frozenset({STAFF}),
+    "eligibility:campaign_update": frozenset({STAFF}),
+    "eligibility:what_if": frozenset({STAFF}),
+    "eligibility:extraction_start": frozenset({STAFF}),
+    "eligibility:run_detail": frozenset({STAFF}),
+    "eligibility:run_progress": frozenset({STAFF}),
+    "eligibility:check_create": frozenset({STAFF}),
+    "eligibility:check_detail": frozenset({STAFF}),
+    "eligibility:decision_list": frozenset({STAFF, AUDITOR}),
+    "eligibility:resident": frozenset({STAFF}),
+    "eligibility:resident_decide": frozenset({STAFF}),
+    "eligibility:priority_group_grant": frozenset({STAFF}),
+    "eligibility:priority_group_revoke": frozenset({STAFF}),
+    "eligibility:batch_detail": frozenset({STAFF}),
+    "eligibility:batch_issue": frozenset({STAFF}),
+    "eligibility:batch_pdf": frozenset({STAFF}),
+    "eligibility:batch_csv": frozenset({STAFF}),
+    "eligibility:item_release": frozenset({STAFF}),
+    "eligibility:ticket_reissue": frozenset({STAFF}),
+    "eligibility:ticket_pdf": frozenset({STAFF}),
+    "api:eligibility_checks": frozenset({STAFF}),
+    "api:eligibility_check_confirm": frozenset({STAFF}),
+    "api:extraction_run": frozenset({STAFF}),
+    "eligibility:certificate_issue": frozenset({STAFF}),
     # --- Linkage (#6) ---
     # Staff query, review and register results, and work the confirmation queue; auditors read and
     # export the provision records (情報提供等の記録).

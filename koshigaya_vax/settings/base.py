@@ -204,6 +204,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Eligibility and notices (#5) ----------------------------------------------------------------
+# Residents read per chunk by the target extraction (and the what-if preview); each chunk is three queries.
+ELIGIBILITY_EXTRACTION_CHUNK = env_int("ELIGIBILITY_EXTRACTION_CHUNK", 20000)
+# Notices per merged PDF of a batch (one page each), rendered on download: keep a chunk to seconds.
+ELIGIBILITY_NOTICE_CHUNK_SIZE = env_int("ELIGIBILITY_NOTICE_CHUNK_SIZE", 100)
 
 # --- Linkage: the intermediate server (#6) --------------------------------------------------------
 # Where the intermediate server answers, and who we are on the network (全国地方公共団体コード).

@@ -22,6 +22,10 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/imports/", "post"): "clinic_import_create",
     ("/api/v1/imports/{id}/", "get"): "clinic_import_retrieve",
     ("/api/v1/imports/{id}/errors/", "get"): "clinic_import_error_list",
+    # Eligibility (#5)
+    ("/api/v1/eligibility/checks/", "post"): "eligibility_check_create",
+    ("/api/v1/eligibility/checks/{id}/confirm/", "post"): "eligibility_check_confirm",
+    ("/api/v1/eligibility/runs/{id}/", "get"): "extraction_run_retrieve",
 }
 
 
