@@ -1,11 +1,12 @@
 """Writing an import's records in bulk, inside the caller's transaction, and their audit entries.
 
-On PostgreSQL the rows are COPYed into a temporary table and moved with one ``INSERT ... SELECT ... ON
-CONFLICT DO NOTHING RETURNING``: the unique constraint on the event decides, in the same statement, which
-rows are already held (even if another import committed them a moment ago), and the new ids come back.
-Elsewhere (SQLite in development and tests) the held events are looked up first and the rest go in with
-``bulk_create``. Bulk writes send no auditlog signals, so the CREATE entries are written here, through
-audit.services.audit_entries_bulk_create.
+On PostgreSQL each row gets its id from the table's sequence first; the rows are COPYed (as text lines
+formatted here) into a temporary table and moved with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING
+RETURNING id``: the unique constraint on the event decides, in the same statement, which rows are already
+held (even if another import committed them a moment ago), and the ids that come back are the rows that
+went in. Elsewhere (SQLite in development and tests) the held events are looked up first and the rest go
+in with ``bulk_create``. Bulk writes send no auditlog signals, so the CREATE entries are written here,
+built as text (JSON diff, repr) and chained by audit.services.audit_entries_bulk_write.
 """
 
 import re
@@ -93,8 +94,9 @@ def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> 
             lines = _CopyLines(fixed)
             for start in range(0, len(rows), _COPY_CHUNK):
                 copy.write(lines.format(ids, rows, start, min(start + _COPY_CHUNK, len(rows))))
+        # No ORDER BY: the ids already say which row is which, and sorting 100,000 wide rows spills to disk.
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_TEMP_TABLE} ORDER BY id "  # noqa: S608
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_TEMP_TABLE} "  # noqa: S608
             f"ON CONFLICT ({key_columns}) DO NOTHING RETURNING id"
         )
         taken = {record_id for (record_id,) in cursor.fetchall()}
@@ -173,6 +175,9 @@ _AUDIT_FIELDS = sorted(
 )
 
 
+_DOSE_PLACES = VaccinationRecord._meta.get_field("dose_ml").decimal_places  # type: ignore[union-attr]
+
+
 def record_repr(record_id: int, vaccinated_on: date) -> str:
     """``str()`` of the record (records.VaccinationRecord.__str__), its audit entries' object_repr."""
     return f"接種記録 #{record_id} ({vaccinated_on.isoformat()})"
@@ -193,7 +198,7 @@ class _Changes:
                 self.plan.append((f'"{name}":["None",{_json_str(fixed[index])}]', -2, None))
             else:
                 # The resident and the record's id are different in every row: not worth remembering.
-                cache = None if name in ("id", "resident") else {}
+                cache: dict[Any, str] | None = None if name in ("id", "resident") else {}
                 self.plan.append((f'"{name}":["None",', index, cache))
 
     def json(self, record_id: int, values: RecordValues) -> str:
@@ -207,7 +212,8 @@ class _Changes:
                 parts.append(f'{prefix}"{value}"]')
                 continue
             if type(value) is Decimal:
-                value = str(value)  # 0.5 == 0.50: remembered by text, not by value
+                # As stored (0.5 is kept as 0.50) and remembered by that text: 0.5 == 0.50 as keys.
+                value = f"{value:.{_DOSE_PLACES}f}"
             part = cache.get(value)
             if part is None:
                 part = cache[value] = _diff_part(prefix, value)
