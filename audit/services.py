@@ -1,6 +1,7 @@
 """Writing business events into the audit log. Services call these inside their own transaction."""
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -9,8 +10,11 @@ from django.db import connection, models, transaction
 
 from audit.chain import (
     HEAD_PK,
+    BatchEntry,
     ChainReport,
+    EntryBatch,
     EntryRow,
+    chain_and_copy_batch,
     chain_and_copy_rows,
     chain_and_insert,
     chain_verify,
@@ -125,6 +129,43 @@ def audit_entries_bulk_create(
     chain_and_insert(entries)
     return len(entries)
 
+
+
+def audit_entries_bulk_write(
+    *, actor: Any | None, action: int, model: type[models.Model], entries: Iterable[BatchEntry], count: int,
+) -> int:
+    """One entry per ``(object_pk, object_id, object_repr, changes)`` of objects of ``model`` (``count`` of
+    them; ``entries`` may be a generator, consumed once while the entries are written), chained and
+    inserted in one batch — audit_entries_bulk_create for callers that write many objects of one model and
+    already hold each entry's parts as text (``changes`` as audit.chain.json_text of a dict with sorted
+    keys, never a My Number): no model instances, no JSON round trip. Same rules: inside the caller's
+    transaction, called last (the chain head stays locked until it ends)."""
+    if count <= 0:
+        return 0
+    context = current_context()
+    actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    address = context.get("remote_addr")
+    content_type_id = ContentType.objects.get_for_model(model).pk
+    if connection.vendor == "postgresql":
+        chain_and_copy_batch(
+            EntryBatch(content_type_id=content_type_id, action=action,
+                       actor_id=actor_obj.pk if actor_obj is not None else None,
+                       remote_addr=None if address is None else str(address), additional_data=None),
+            entries, count,
+        )
+        return count
+    written = [
+        AuditLogEntry(
+            content_type_id=content_type_id, object_pk=object_pk, object_id=object_id, object_repr=object_repr,
+            action=action, changes=None if changes is None else json.loads(changes), actor=actor_obj,
+            remote_addr=address,
+        )
+        for object_pk, object_id, object_repr, changes in entries
+    ]
+    if len(written) != count:
+        raise ValueError(f"audit_entries_bulk_write: {len(written)} entries given, {count} announced")
+    chain_and_insert(written)
+    return count
 
 def audit_access_record(
     *,

@@ -45,21 +45,22 @@ def import_resident_identities(
     *, address_numbers: Collection[str], my_number_indexes: Collection[str]
 ) -> list[ResidentIdentity]:
     """Residents with any of the address numbers or My Number blind indexes, only the columns that
-    identify a person: two queries on PostgreSQL however many keys (one scan of the residents each),
-    a query per 2,000 keys elsewhere."""
+    identify a person: one query on PostgreSQL however many keys (one scan of the residents, each row
+    tested against both key sets, which PostgreSQL hashes), a query per 2,000 keys elsewhere."""
     found: dict[int, ResidentIdentity] = {}
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Resident._meta.db_table)
-        columns = ", ".join(connection.ops.quote_name(c) for c in _IDENTITY_COLUMNS)
+        if not address_numbers and not my_number_indexes:
+            return []
+        quote = connection.ops.quote_name
+        table = quote(Resident._meta.db_table)
+        columns = ", ".join(quote(c) for c in _IDENTITY_COLUMNS)
         with connection.cursor() as cursor:
-            for column, keys in (("address_number", address_numbers), ("my_number_index", my_number_indexes)):
-                if keys:
-                    cursor.execute(
-                        f"SELECT {columns} FROM {table} WHERE {connection.ops.quote_name(column)} = ANY(%s::text[])",  # noqa: S608
-                        [_pg_array(keys)],
-                    )
-                    found.update((row[0], ResidentIdentity(*row)) for row in cursor.fetchall())
-        return list(found.values())
+            cursor.execute(
+                f"SELECT {columns} FROM {table} WHERE {quote('address_number')} = ANY(%s::text[]) "  # noqa: S608
+                f"OR {quote('my_number_index')} = ANY(%s::text[])",
+                [_pg_array(address_numbers), _pg_array(my_number_indexes)],
+            )
+            return [ResidentIdentity(*row) for row in cursor.fetchall()]
     lookups = (("address_number__in", list(address_numbers)), ("my_number_index__in", list(my_number_indexes)))
     for field, keys in lookups:
         for start in range(0, len(keys), _SQLITE_BATCH):

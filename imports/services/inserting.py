@@ -1,24 +1,27 @@
 """Writing an import's records in bulk, inside the caller's transaction, and their audit entries.
 
-On PostgreSQL the rows are COPYed into a temporary table and moved with one ``INSERT ... SELECT ... ON
-CONFLICT DO NOTHING RETURNING``: the unique constraint on the event decides, in the same statement, which
-rows are already held (even if another import committed them a moment ago), and the new ids come back.
-Elsewhere (SQLite in development and tests) the held events are looked up first and the rest go in with
-``bulk_create``. Bulk writes send no auditlog signals, so the CREATE entries are written here, through
-audit.services.audit_entries_bulk_create.
+On PostgreSQL each row gets its id from the table's sequence first; the rows are COPYed (as text lines
+formatted here) into a temporary table and moved with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING
+RETURNING id``: the unique constraint on the event decides, in the same statement, which rows are already
+held (even if another import committed them a moment ago), and the ids that come back are the rows that
+went in. Elsewhere (SQLite in development and tests) the held events are looked up first and the rest go
+in with ``bulk_create``. Bulk writes send no auditlog signals, so the CREATE entries are written here,
+built as text (JSON diff, repr) and chained by audit.services.audit_entries_bulk_write.
 """
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring as _json_str  # the encoder of json.dumps(ensure_ascii=False)
 from typing import Any
 
 from django.db import connection
-from django.db.models.base import ModelState
 
+from audit.chain import BatchEntry, copy_text
 from audit.models import AuditLogEntry
-from audit.services import audit_entries_bulk_create
+from audit.services import audit_entries_bulk_write
 from imports.selectors import import_existing_events
 from records.models import RecordSource, VaccinationRecord
 
@@ -34,7 +37,6 @@ ROW_FIELDS = (
 )
 _FIXED_FIELDS = ("created_at", "updated_at", "source", "source_import_id", "created_by_id", "updated_by_id")
 _TEMP_TABLE = "kvax_import_rows"
-AUDIT_BATCH = 5000
 LOOKUP_BATCH = 5000
 
 
@@ -72,55 +74,80 @@ def _columns(names: Sequence[str]) -> str:
 
 def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> Inserted:
     table = connection.ops.quote_name(VaccinationRecord._meta.db_table)
-    columns = _columns((*ROW_FIELDS, *_FIXED_FIELDS))
+    columns = _columns(("id", *ROW_FIELDS, *_FIXED_FIELDS))
     key_columns = _columns(("resident_id", "vaccinated_on", "vaccine_id", "examination_category"))
-    converted: dict[Any, str] = {}
-
-    def as_text(value: Any) -> str | None:
-        # psycopg's COPY formats (and escapes) str fastest; dates and Decimals repeat, so each distinct
-        # one is converted once.
-        kind = type(value)
-        if kind is str:
-            return value  # type: ignore[no-any-return]
-        if kind is int:
-            return str(value)
-        if value is None:
-            return None
-        if kind is bool:
-            return "t" if value else "f"
-        text = converted.get(value)
-        if text is None:
-            text = converted[value] = value.isoformat() if isinstance(value, date | datetime) else str(value)
-        return text
-
-    fixed_text = tuple(as_text(v) for v in fixed)
     with connection.cursor() as cursor, connection.wrap_database_errors:
+        # Every row's id is taken from the table's sequence first (one round trip): the RETURNING list then
+        # says which rows went in without matching rows to keys, and ids of rows found held are left unused.
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [VaccinationRecord._meta.db_table, len(rows)])
+        ids = [record_id for (record_id,) in cursor.fetchall()]
         cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_TABLE}")
         cursor.execute(
             # Identifiers only, all from the model's metadata: nothing from the file reaches the SQL text.
             f"CREATE TEMPORARY TABLE {_TEMP_TABLE} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT 0 AS position, {columns} FROM {table} WITH NO DATA"
+            f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-        with cursor.copy(f"COPY {_TEMP_TABLE} FROM STDIN") as copy:  # type: ignore[attr-defined]
-            write = copy.write_row
-            for position, values in enumerate(rows):
-                write((str(position), *[as_text(v) for v in values], *fixed_text))
         # Django's cursor wrapper hands .copy() to psycopg's cursor; wrap_database_errors turns psycopg's
         # errors (a check constraint) into Django's.
+        with cursor.copy(f"COPY {_TEMP_TABLE} FROM STDIN") as copy:  # type: ignore[attr-defined]
+            lines = _CopyLines(fixed)
+            for start in range(0, len(rows), _COPY_CHUNK):
+                copy.write(lines.format(ids, rows, start, min(start + _COPY_CHUNK, len(rows))))
+        # No ORDER BY: the ids already say which row is which, and sorting 100,000 wide rows spills to disk.
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_TEMP_TABLE} ORDER BY position "  # noqa: S608
-            f"ON CONFLICT ({key_columns}) DO NOTHING RETURNING id, {key_columns}"
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_TEMP_TABLE} "  # noqa: S608
+            f"ON CONFLICT ({key_columns}) DO NOTHING RETURNING id"
         )
-        returned = cursor.fetchall()
+        taken = {record_id for (record_id,) in cursor.fetchall()}
         cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
-    position_of = {event_key(values): position for position, values in enumerate(rows)}
-    inserted = sorted((position_of[(r, d, v, c)], record_id) for record_id, r, d, v, c in returned)
-    taken = {position for position, _ in inserted}
+    positions = [position for position, record_id in enumerate(ids) if record_id in taken]
     return Inserted(
-        ids=[record_id for _, record_id in inserted],
-        positions=[position for position, _ in inserted],
-        held=[position for position in range(len(rows)) if position not in taken],
+        ids=[ids[position] for position in positions],
+        positions=positions,
+        held=[position for position, record_id in enumerate(ids) if record_id not in taken],
     )
+
+
+_COPY_CHUNK = 2000
+_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+class _CopyLines:
+    """Rows as lines of COPY's text format, formatted here rather than field by field in psycopg: the
+    codes and numbers are digits, the dates repeat (each distinct one is formatted once), and the
+    free-text cells (place, lot, doctors, remarks) are escaped only in the rare row where one holds a
+    backslash, tab or line break."""
+
+    def __init__(self, fixed: tuple[Any, ...]) -> None:
+        self.dates: dict[date, str] = {}
+        self.tail = "\t".join(
+            "\\N" if v is None else copy_text(v.isoformat() if isinstance(v, date | datetime) else str(v))
+            for v in fixed
+        ) + "\n"
+
+    def format(self, ids: Sequence[int], rows: Sequence[RecordValues], start: int, end: int) -> str:
+        dates, tail = self.dates, self.tail
+        lines = []
+        for position in range(start, end):
+            (resident, vaccinated_on, clinic, place, age, billing_month, category, lot, vaccine, before_move_in,
+             screening, vaccinating, payment, fee, dose, remarks1, remarks2, remarks3) = rows[position]
+            if _COPY_SPECIAL.search(place + lot + screening + vaccinating + remarks1 + remarks2 + remarks3):
+                place, lot, screening, vaccinating, remarks1, remarks2, remarks3 = (
+                    copy_text(v) for v in (place, lot, screening, vaccinating, remarks1, remarks2, remarks3))
+            day = dates.get(vaccinated_on)
+            if day is None:
+                day = dates[vaccinated_on] = vaccinated_on.isoformat()
+            month = dates.get(billing_month)
+            if month is None:
+                month = dates[billing_month] = billing_month.isoformat()
+            lines.append(
+                f"{ids[position]}\t{resident}\t{day}\t{_NULL if clinic is None else clinic}\t{place}\t{age}\t"
+                f"{month}\t{category}\t{lot}\t{vaccine}\t{'t' if before_move_in else 'f'}\t{screening}\t"
+                f"{vaccinating}\t{payment}\t{fee}\t{dose}\t{remarks1}\t{remarks2}\t{remarks3}\t{tail}"
+            )
+        return "".join(lines)
 
 
 def _insert_generic(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> Inserted:
@@ -139,78 +166,86 @@ def _insert_generic(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> Ins
 
 
 # --- audit ------------------------------------------------------------------------------------------
-_AUDIT_NAMES = tuple(name.removesuffix("_id") for name in ROW_FIELDS)
+# django-auditlog's name for each value of a record's CREATE diff ("resident", not "resident_id"), with
+# its place in RecordValues; "id" and the import-wide values are added. Sorted: the entry's JSON must be
+# audit.chain.json_text of the diff, which sorts keys.
+_AUDIT_FIELDS = sorted(
+    [(name.removesuffix("_id"), index) for index, name in enumerate(ROW_FIELDS)]
+    + [("id", -1), ("source", -2), ("source_import", -3), ("created_by", -4)]
+)
+
+
+_DOSE_PLACES = VaccinationRecord._meta.get_field("dose_ml").decimal_places  # type: ignore[union-attr]
+
+
+def record_repr(record_id: int, vaccinated_on: date) -> str:
+    """``str()`` of the record (records.VaccinationRecord.__str__), its audit entries' object_repr."""
+    return f"接種記録 #{record_id} ({vaccinated_on.isoformat()})"
 
 
 class _Changes:
     """The records as created, in django-auditlog's shape (``{"field": ["None", "value"]}``, foreign keys
     as ids, empty and null values left out as auditlog leaves out what did not change): the 16 items, the
-    resident, the source, the import and the creator — built from the row's values, not from the model
-    instance, with each repeating value (dates, codes, amounts) turned into text once. A record holds no
-    My Number."""
+    resident, the source, the import and the creator — built as JSON text from the row's values, keys in
+    sorted order, each repeating value's ``"name":["None","text"]`` part built once. A record holds no My
+    Number."""
 
     def __init__(self, *, import_id: int, created_by_id: int) -> None:
-        self.fixed = {"source": ["None", RecordSource.CLINIC_IMPORT.value], "source_import": ["None", str(import_id)],
-                      "created_by": ["None", str(created_by_id)]}
-        self.text: dict[Any, str] = {}
-        self.by_id: dict[int, dict[str, list[str]]] = {}
+        fixed = {-2: RecordSource.CLINIC_IMPORT.value, -3: str(import_id), -4: str(created_by_id)}
+        self.plan: list[tuple[str, int, dict[Any, str] | None]] = []
+        for name, index in _AUDIT_FIELDS:
+            if index in fixed:
+                self.plan.append((f'"{name}":["None",{_json_str(fixed[index])}]', -2, None))
+            else:
+                # The resident and the record's id are different in every row: not worth remembering.
+                cache: dict[Any, str] | None = None if name in ("id", "resident") else {}
+                self.plan.append((f'"{name}":["None",', index, cache))
 
-    def add(self, record_id: int, values: RecordValues) -> None:
-        text = self.text
-        changes = {"id": ["None", str(record_id)]}
-        for name, value in zip(_AUDIT_NAMES, values, strict=True):
-            kind = type(value)
-            if kind is str:
-                if value:
-                    changes[name] = ["None", value]  # type: ignore[list-item]
-            elif kind is int:
-                changes[name] = ["None", str(value)]
-            elif kind is bool:
-                changes[name] = ["None", "True" if value else "False"]
-            elif value is not None:
-                converted = text.get(value)
-                if converted is None:
-                    converted = text[value] = str(value)
-                changes[name] = ["None", converted]
-        changes.update(self.fixed)
-        self.by_id[record_id] = changes
-
-    def __call__(self, obj: Any) -> dict[str, list[str]]:
-        return self.by_id[obj.pk]
+    def json(self, record_id: int, values: RecordValues) -> str:
+        parts = []
+        for prefix, index, cache in self.plan:
+            if index == -2:
+                parts.append(prefix)
+                continue
+            value = record_id if index == -1 else values[index]
+            if cache is None:
+                parts.append(f'{prefix}"{value}"]')
+                continue
+            if type(value) is Decimal:
+                # As stored (0.5 is kept as 0.50) and remembered by that text: 0.5 == 0.50 as keys.
+                value = f"{value:.{_DOSE_PLACES}f}"
+            part = cache.get(value)
+            if part is None:
+                part = cache[value] = _diff_part(prefix, value)
+            if part:
+                parts.append(part)
+        return "{" + ",".join(parts) + "}"
 
 
-def _saved_record(names: Sequence[str], values: Sequence[Any]) -> VaccinationRecord:
-    """The inserted record as a model instance, for its audit entry's type, id and text. Built the way
-    Django unpickles a model (``__new__``, then the field values and a fresh state), not through
-    ``__init__``, which costs more than the rest of the entry for 100,000 records."""
-    record = VaccinationRecord.__new__(VaccinationRecord)
-    record.__dict__.update(zip(names, values, strict=True))
-    record._state = ModelState()
-    record._state.adding, record._state.db = False, connection.alias
-    return record
+def _diff_part(prefix: str, value: Any) -> str:
+    """One value of the diff as auditlog writes it; "" for a value auditlog leaves out (empty, null)."""
+    if value is None or value == "":
+        return ""
+    text = ("True" if value else "False") if type(value) is bool else str(value)
+    return f"{prefix}{_json_str(text)}]"
 
 
 def records_audit(
     *, inserted: Inserted, rows: Sequence[RecordValues], import_id: int, created_by_id: int, now: datetime,
     actor: Any,
 ) -> int:
-    """One CREATE entry per inserted record, chained in batches (each batch's model instances are dropped
-    before the next is built). Call last in the transaction: it holds the audit chain's head until the
-    commit."""
-    names = ("id", *ROW_FIELDS, *_FIXED_FIELDS)
-    fixed = _fixed(import_id, created_by_id, now)
-    written = 0
-    for start in range(0, len(inserted.ids), AUDIT_BATCH):
-        changes = _Changes(import_id=import_id, created_by_id=created_by_id)
-        batch = []
-        for record_id, position in zip(
-            inserted.ids[start:start + AUDIT_BATCH], inserted.positions[start:start + AUDIT_BATCH], strict=True
-        ):
+    """One CREATE entry per inserted record, built as text (no model instances) and written through
+    audit.services.audit_entries_bulk_write. Call last in the transaction: it holds the audit chain's head
+    until the commit."""
+    changes = _Changes(import_id=import_id, created_by_id=created_by_id)
+
+    def entries() -> Iterator[BatchEntry]:
+        for record_id, position in zip(inserted.ids, inserted.positions, strict=True):
             values = rows[position]
-            changes.add(record_id, values)
-            batch.append(_saved_record(names, (record_id, *values, *fixed)))
-        # The import is named in each entry's changes (source_import): no additional data to serialise.
-        written += audit_entries_bulk_create(
-            actor=actor, action=AuditLogEntry.Action.CREATE, objects=batch, changes=changes,
-        )
-    return written
+            yield str(record_id), record_id, record_repr(record_id, values[1]), changes.json(record_id, values)
+
+    # The import is named in each entry's changes (source_import): no additional data to serialise.
+    return audit_entries_bulk_write(
+        actor=actor, action=AuditLogEntry.Action.CREATE, model=VaccinationRecord, entries=entries(),
+        count=len(inserted.ids),
+    )

@@ -2,6 +2,7 @@
 refuses UPDATE and DELETE outright."""
 
 import itertools
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -181,3 +182,52 @@ def test_bulk_row_path_writes_the_same_chain_as_the_model_path(log):
     last = AuditLogEntry.objects.order_by("-seq").first()
     assert (last.actor, last.remote_addr, last.additional_data) == (staff, "2001:db8::1", {"why": "テスト", "count": 3})
     assert last.changes["n"] == {"z": [1, 2], "y": "=x"}
+
+
+def _batch_entries(count: int):
+    from audit.chain import json_text
+
+    awkward = 'tab\there "quoted" back\\slash\nnew\rline \\N ①'
+    for i in range(count):
+        changes = None if i % 3 == 2 else json_text({"b": ["None", awkward], "a": ["None", str(i)]})
+        yield (f"pk-{i}\t{awkward}" if i % 2 else str(i)), (None if i % 2 else i), f"repr {i} {awkward}", changes
+
+
+def test_bulk_write_of_text_entries_joins_the_chain(log):
+    """audit_entries_bulk_write (COPY of preformatted lines on PostgreSQL, model instances elsewhere): the
+    entries read back hold exactly what was given and chain_verify recomputes every hash."""
+    from audit.services import audit_entries_bulk_write
+    from records.models import VaccinationRecord
+
+    staff = UserFactory(with_role="staff")
+    before = AuditLogEntry.objects.count()
+    with transaction.atomic():
+        written = audit_entries_bulk_write(actor=staff, action=AuditLogEntry.Action.CREATE, model=VaccinationRecord,
+                                           entries=_batch_entries(7), count=7)
+    assert written == 7 and AuditLogEntry.objects.count() == before + 7
+    report = chain_verify()
+    assert report.ok, report
+    entries = list(AuditLogEntry.objects.order_by("seq"))[-7:]
+    for i, (entry, (object_pk, object_id, object_repr, changes)) in enumerate(zip(entries, _batch_entries(7),
+                                                                                  strict=True)):
+        assert (entry.object_pk, entry.object_id, entry.object_repr, entry.actor) == (
+            object_pk, object_id, object_repr, staff), i
+        assert entry.changes == (None if changes is None else json.loads(changes))
+    head = AuditChainHead.objects.get()
+    assert (head.last_seq, head.last_hash) == (entries[-1].seq, entries[-1].entry_hash)
+
+
+def test_bulk_write_refuses_a_count_that_does_not_match_and_writes_nothing(log):
+    from audit.services import audit_entries_bulk_write
+    from records.models import VaccinationRecord
+
+    staff = UserFactory(with_role="staff")
+    head = AuditChainHead.objects.get()
+    before = AuditLogEntry.objects.count()
+    for given, announced in ((3, 4), (5, 4)):
+        with pytest.raises(ValueError, match="announced"), transaction.atomic():
+            audit_entries_bulk_write(actor=staff, action=AuditLogEntry.Action.CREATE, model=VaccinationRecord,
+                                     entries=_batch_entries(given), count=announced)
+    assert AuditLogEntry.objects.count() == before
+    assert AuditChainHead.objects.get().last_seq == head.last_seq
+    assert chain_verify().ok

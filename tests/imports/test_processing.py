@@ -418,3 +418,31 @@ def test_queries_do_not_grow_with_the_number_of_rows(setup):
         large = [sql for sql in large if not sql.startswith("INSERT")]
     assert abs(len(large) - len(small)) <= 2, (len(small), len(large))
     assert len(large) < 60
+
+
+# --- audit entries written as text (imports.services.inserting) -----------------------------------------
+def test_awkward_text_is_stored_as_sent_and_audited_like_auditlog_would(setup):
+    """Cells with the characters COPY and JSON escape (backslash, tab, line breaks, quotes) go through the
+    text the import formats itself: the record holds them unchanged, and each CREATE entry has the repr and
+    the diff auditlog would have written for the record (less the empty values, the creation time and the
+    updater, which the import has always left out), and joins the chain."""
+    from auditlog.diff import model_instance_diff
+
+    awkward = 'a\\b\tc\r\nd "q" \\N ①'
+    data = csv_bytes([
+        good(setup, 0, 備考1=awkward, 予診医師名="予診\t一郎", 接種医師名='接種 "次郎"\\'),
+        good(setup, 1, 備考3="\\", 接種量="0.5"),
+    ])
+    clinic_import = run(setup, data)
+    assert clinic_import.rows_committed == 2, errors_of(clinic_import)
+    first, second = VaccinationRecord.objects.filter(source_import=clinic_import).order_by("id")
+    assert first.remarks1 == awkward
+    assert (first.screening_doctor, first.vaccinating_doctor) == ("予診\t一郎", '接種 "次郎"\\')
+    assert second.remarks3 == "\\" and second.dose_ml == Decimal("0.5")
+    for record in (first, second):
+        entry = record_entries().get(object_pk=str(record.pk))
+        assert entry.object_id == record.pk and entry.object_repr == str(record)
+        expected = {name: [old, new] for name, (old, new) in model_instance_diff(None, record).items()
+                    if new != "" and name not in ("created_at", "updated_by")}
+        assert entry.changes == expected
+    assert chain_verify().ok
