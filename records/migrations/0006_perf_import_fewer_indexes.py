@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0004_residency_history_and_flags'),
+        ('records', '0005_feed_non_resident_registration'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
