@@ -111,6 +111,10 @@ VISITS = [
           body={"purpose": PURPOSE}, api=True, purpose=PURPOSE),
     # Linkage (#6): the query page of one resident (its list of bodies fails here: no server runs).
     Visit("linkage:query_start", "get", lambda w: [w.a.pk], lambda w: [w.a], "linkage.add_exchange"),
+    # Eligibility (#5): one resident's eligibility page, and the certificate form listing their doses.
+    Visit("eligibility:resident", "get", lambda w: [w.a.pk], lambda w: [w.a], "eligibility.add_eligibilitydecision"),
+    Visit("eligibility:certificate_issue", "get", lambda w: [w.a.pk],
+          lambda w: [w.a, *VaccinationRecord.objects.filter(resident=w.a)], VIEW_RECORD),
 ]
 
 
