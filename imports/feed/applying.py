@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection, transaction
@@ -36,6 +37,7 @@ from imports.feed.layout import (
     FEED_COLUMN_COUNT,
     FEED_COLUMNS,
     FeedRow,
+    feed_caches_clear,
     feed_header_problem,
     keys_of,
     validate_feed_row,
@@ -166,13 +168,16 @@ def resident_feed_process(*, feed_id: int) -> ResidentFeedFile:
     actor = feed_file.uploaded_by
     with acting_as(actor):
         try:
-            text = import_file_read(clinic_import=feed_file).decode(feed_file.encoding)
-            parsed = _parse(feed_file, csv_records(text), today=timezone.localdate())
-        except MalformedCsv as exc:
-            return _fail(feed_file, actor, _FileProblem("csv_malformed", exc.message))
-        except _FileProblem as problem:
-            return _fail(feed_file, actor, problem)
-        return _apply(feed_file, actor, parsed)
+            try:
+                text = import_file_read(clinic_import=feed_file).decode(feed_file.encoding)
+                parsed = _parse(feed_file, csv_records(text), today=timezone.localdate())
+            except MalformedCsv as exc:
+                return _fail(feed_file, actor, _FileProblem("csv_malformed", exc.message))
+            except _FileProblem as problem:
+                return _fail(feed_file, actor, problem)
+            return _apply(feed_file, actor, parsed)
+        finally:
+            feed_caches_clear()  # the memos hold names and birth dates: none stays in the worker
 
 
 def _lock_validating(feed_id: int) -> ResidentFeedFile | None:
@@ -227,8 +232,11 @@ def _instance(model: type[Any], values: dict[str, Any], alias: str) -> Any:
 _RESIDENT_ATTNAMES = tuple(f.attname for f in Resident._meta.concrete_fields)
 
 
+_resident_fields = attrgetter(*RESIDENT_FIELDS)
+
+
 def _resident_values(resident: Resident) -> dict[str, Any]:
-    return {name: getattr(resident, name) for name in RESIDENT_FIELDS}
+    return dict(zip(RESIDENT_FIELDS, _resident_fields(resident), strict=True))
 
 
 def _batches(items: Sequence[Any], size: int = LOOKUP_BATCH) -> Iterator[Sequence[Any]]:
@@ -414,7 +422,7 @@ def _pg_update(model: type[Model], names: Sequence[str], rows: list[tuple[Any, .
                        f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
         with cursor.copy(f"COPY {temp} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
             for row in rows:
-                copy.write_row([_copy_text(v) for v in row])
+                copy.write_row([v if type(v) is str else _copy_text(v) for v in row])
         assignments = ", ".join(f"{c} = t.{c}" for c in columns[1:])
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.{columns[0]} = t.{columns[0]}")  # noqa: S608
         cursor.execute(f"DROP TABLE {temp}")
@@ -436,7 +444,7 @@ def _pg_insert(model: type[Model], names: Sequence[str], rows: list[tuple[Any, .
                        f"SELECT {columns} FROM {table} WITH NO DATA")
         with cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
             for row in rows:
-                copy.write_row([_copy_text(v) for v in row])
+                copy.write_row([v if type(v) is str else _copy_text(v) for v in row])
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608
                        f"RETURNING id, {key_columns}")
         returned = cursor.fetchall()
@@ -462,7 +470,9 @@ def _bulk_update(model: type[Model], objects: list[Any], names: Sequence[str]) -
     if not objects:
         return
     if connection.vendor == "postgresql":
-        _pg_update(model, names, [(obj.pk, *(getattr(obj, n) for n in names)) for obj in objects])
+        # "id" is the primary key's attname on every model written here: read straight, not through .pk.
+        values = attrgetter("id", *names)
+        _pg_update(model, names, [values(obj) for obj in objects])
     else:
         model._default_manager.bulk_update(objects, list(names), batch_size=500)  # type: ignore[attr-defined]
 
@@ -527,8 +537,8 @@ def _insert_residents(residents: list[Resident]) -> None:
         for batch in _batches(residents, WRITE_BATCH):
             Resident.objects.bulk_create(batch)
         return
-    ids = _pg_insert(Resident, _NEW_RESIDENT_FIELDS,
-                     [tuple(getattr(r, name) for name in _NEW_RESIDENT_FIELDS) for r in residents], ("address_number",))
+    values = attrgetter(*_NEW_RESIDENT_FIELDS)
+    ids = _pg_insert(Resident, _NEW_RESIDENT_FIELDS, [values(r) for r in residents], ("address_number",))
     for resident in residents:
         resident.pk = ids[(resident.address_number,)]
         resident._state.adding = False
@@ -542,9 +552,8 @@ def _insert_periods(periods: list[ResidencyPeriod]) -> None:
         for period, saved in zip(periods, created, strict=True):
             period.pk = saved.pk
         return
-    ids = _pg_insert(ResidencyPeriod, _NEW_PERIOD_FIELDS,
-                     [tuple(getattr(p, name) for name in _NEW_PERIOD_FIELDS) for p in periods],
-                     ("resident_id", "valid_from"))
+    values = attrgetter(*_NEW_PERIOD_FIELDS)
+    ids = _pg_insert(ResidencyPeriod, _NEW_PERIOD_FIELDS, [values(p) for p in periods], ("resident_id", "valid_from"))
     for period in periods:
         period.pk = ids[(period.resident_id, period.valid_from)]
 
@@ -555,7 +564,7 @@ def _resident_created_changes(resident: Resident) -> dict[str, list[str]]:
 
 
 def _period_created_changes(period: ResidencyPeriod) -> dict[str, list[str]]:
-    changes = {"id": ["None", str(period.pk)], "resident": ["None", str(period.resident_id)],
+    changes = {"id": ["None", str(period.id)], "resident": ["None", str(period.resident_id)],
                "valid_from": ["None", period.valid_from.isoformat()], "status": ["None", period.status]}
     if period.valid_until is not None:
         changes["valid_until"] = ["None", period.valid_until.isoformat()]
@@ -569,8 +578,8 @@ def _period_created_changes(period: ResidencyPeriod) -> dict[str, list[str]]:
 
 
 def _changes_by_pk(batch: Sequence[tuple[Model, dict[str, list[str]]]]) -> Callable[[Model], dict[str, Any]]:
-    by_pk = {obj.pk: changes for obj, changes in batch}
-    return lambda obj: by_pk[obj.pk]
+    by_pk = {obj.id: changes for obj, changes in batch}  # type: ignore[attr-defined]
+    return lambda obj: by_pk[obj.id]  # type: ignore[attr-defined]
 
 
 def _audit(writes: _Writes, actor: Any, feed_id: int) -> None:

@@ -6,6 +6,7 @@ anywhere)."""
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 from imports.csvformat import RowError, header_key
@@ -89,9 +90,16 @@ def _nfkc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text).strip()
 
 
+# Pure functions called per row, memoised: a file repeats its 異動日, many 生年月日, kana and names (families,
+# re-deliveries). A failure raises again each time (not cached). The caches hold personal data (names,
+# birth dates): the feed empties them when a file is done (feed_caches_clear), so a worker keeps none.
+_parse_date = lru_cache(maxsize=65536)(parse_date)
+_normalize_kana = lru_cache(maxsize=65536)(normalize_kana)
+
+
 def _date(raw: str, column: str, errors: list[RowError]) -> date | None:
     try:
-        return parse_date(raw)
+        return _parse_date(raw)
     except DateParseError as exc:
         errors.append(RowError(column, exc.code, f"{column}: {exc.message}"))
         return None
@@ -121,7 +129,7 @@ def validate_feed_row(cells: list[str], *, today: date) -> tuple[FeedRow | None,
         add(RowError("氏名", "name_missing", "氏名を入力してください。"))
     elif len(name) > MAX_NAME:
         add(RowError("氏名", "too_long", f"氏名は{MAX_NAME}文字以内です。"))
-    name_kana = normalize_kana(cells[KANA])
+    name_kana = _normalize_kana(cells[KANA])
     if not name_kana:
         add(RowError("氏名カナ", "kana_empty", "氏名カナを入力してください。"))
     elif not is_katakana_name(name_kana):
@@ -161,6 +169,18 @@ def validate_feed_row(cells: list[str], *, today: date) -> tuple[FeedRow | None,
     return FeedRow(kind, on, address_number, name, name_kana, birth_date, sex, postal_code, address, my_number), []
 
 
+@lru_cache(maxsize=65536)
+def _keys(name_kana: str, name: str) -> tuple[str, str]:
+    return kana_key(name_kana), name_key(name)
+
+
 def keys_of(row: FeedRow) -> tuple[str, str]:
     """(kana_key, name_key) of the row's names, as records.services stores them."""
-    return kana_key(row.name_kana), name_key(row.name)
+    return _keys(row.name_kana, row.name)
+
+
+def feed_caches_clear() -> None:
+    """Empty the per-row memos (they hold names and birth dates): called when a file has been processed."""
+    _parse_date.cache_clear()
+    _normalize_kana.cache_clear()
+    _keys.cache_clear()

@@ -232,3 +232,26 @@ def test_received_file_waits_and_processing_is_idempotent():
     twice = resident_feed_process(feed_id=feed.pk)
     assert once.status == twice.status == FeedStatus.APPLIED
     assert AuditLogEntry.objects.filter(event=AuditEvent.FEED_APPLIED).count() == 1
+
+
+def test_the_per_row_memos_hold_no_names_or_dates_once_a_file_is_done(monkeypatch):
+    from imports.feed import applying, layout
+
+    resident("200901", name="越谷　太郎", name_kana="コシガヤ　タロウ", sex=1)
+    seen = {}
+
+    def spy(*args, **kwargs):  # the memos while the file is being applied: filled
+        seen.update(parse=layout._parse_date.cache_info().currsize, kana=layout._normalize_kana.cache_info().currsize)
+        return original(*args, **kwargs)
+
+    original = applying._apply
+    monkeypatch.setattr(applying, "_apply", spy)
+    feed = receive_and_process([
+        change("address_change", "2025-06-01", "200901", name="越谷　太郎", kana="コシガヤ　タロウ", sex="1"),
+        change("address_change", "2025-06-01", "999999", name="越谷　太郎", kana="コシガヤ　タロウ", sex="1"),
+    ])
+    assert (feed.status, feed.rows_applied, feed.rows_error) == (FeedStatus.APPLIED, 1, 1)
+    assert seen["parse"] >= 2 and seen["kana"] >= 1
+    assert Resident.objects.get(address_number="200901").kana_key == "コシガヤタロウ"
+    for memo in (layout._parse_date, layout._normalize_kana, layout._keys):
+        assert memo.cache_info().currsize == 0
