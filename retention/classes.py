@@ -13,7 +13,7 @@ per batch with counts and id ranges (retention.services).
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from django.db import connection, models
@@ -249,6 +249,54 @@ def dependents_walk(model: type[models.Model], ids: list[int], *, stack: tuple[t
         related[label] = related.get(label, 0) + n
 
 
+# --- Linkage results --------------------------------------------------------------------------------------
+
+class LinkageResults:
+    """Query results received from other bodies (issue #6), encrypted at rest. linkage's daily job deletes
+    them LINKAGE_RESULT_RETENTION_DAYS after receipt; this class puts them in the retention report and the
+    deletion certificate, and deletes through that same service (``linkage_result_purge``: one auditlog
+    deletion entry per result and its own ``linkage.result_purged`` event), so a result the daily job
+    missed (job disabled, worker down) is purged at the latest by the policy's period. A result is due
+    when received before the cut-off and past linkage's own period; results of a held person stay. The
+    exchange and its provision record stay (only the result data goes)."""
+
+    key = "linkage_results"
+    label = _("情報連携の照会結果")
+    unit = _("件")
+    start_label = _("照会結果の受領日")
+    default_years = 1
+    minimum_years = 1
+
+    def _due(self, cutoff: date, held: set[int]) -> Any:
+        from django.conf import settings
+
+        from linkage.models import LinkageResult
+
+        linkage_expiry = timezone.now() - timedelta(days=settings.LINKAGE_RESULT_RETENTION_DAYS)
+        qs = LinkageResult.objects.filter(received_at__lt=min(start_of_day(cutoff), linkage_expiry))
+        if held:
+            qs = qs.exclude(resident_id__in=held)
+        return qs
+
+    def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
+        yield from self._due(cutoff, held).order_by("pk").values_list("pk", flat=True).iterator(chunk_size=10_000)
+
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
+        return {}
+
+    def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
+        from audit.context import current_context
+        from linkage.services.purge import linkage_result_purge
+
+        still_due: list[int] = []
+        for part in chunks(ids):
+            still_due += self._due(cutoff, held).filter(pk__in=part).values_list("pk", flat=True)
+        deleted = 0
+        for part in chunks(still_due):
+            deleted += linkage_result_purge(actor=current_context().get("actor"), ids=part)
+        return BatchOutcome(deleted=deleted, skipped=len(ids) - deleted)
+
+
 # --- Uploaded import files ------------------------------------------------------------------------------
 
 class ImportFiles:
@@ -376,5 +424,5 @@ class AuditEntries:
 
 
 def register_builtin_classes() -> None:
-    for builtin in (PersonRecords(), ImportRowErrors(), ImportFiles(), AuditEntries()):
+    for builtin in (PersonRecords(), LinkageResults(), ImportRowErrors(), ImportFiles(), AuditEntries()):
         register_data_class(builtin)
