@@ -3,6 +3,7 @@ runs and batches. Each selector for a screen takes the actor and refuses one wit
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -188,3 +189,21 @@ def memberships_of(*, actor: Any, resident: Resident) -> QuerySet[PriorityGroupM
 
 def reference_date_default(campaign: Campaign) -> date:
     return campaign.current_rule.reference_date
+
+
+@dataclass(frozen=True)
+class HeldAboutResident:
+    decisions: list[EligibilityDecision]
+    tickets: list[Ticket]
+
+
+def eligibility_held_about(*, resident: Resident) -> HeldAboutResident:
+    """Every eligibility decision (campaign, rule version, result, reasons, date) and ticket held about
+    ``resident``, oldest first; for the disclosure document (rights), whose service checks its own
+    permission."""
+    decisions = list(
+        EligibilityDecision.objects.filter(resident=resident).select_related("campaign", "rule")
+        .order_by("created_at", "id")
+    )
+    tickets = list(Ticket.objects.filter(resident=resident).select_related("campaign").order_by("issued_on", "id"))
+    return HeldAboutResident(decisions=decisions, tickets=tickets)

@@ -13,7 +13,7 @@ per batch with counts and id ranges (retention.services).
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from django.db import connection, models
@@ -115,8 +115,9 @@ def start_of_day(day: date) -> datetime:
 
 class PersonRecords:
     """A person with everything recorded about them: the resident record, its vaccination records,
-    residency history, released holds and any other row that refers to the resident (found from the
-    model's relations, so tables added by later apps are deleted with the person, not left dangling)."""
+    residency history, released holds and any other row that refers to the resident or to one of those
+    rows (found from the models' relations by ``dependents_walk``, so tables added by later apps are
+    deleted with the person, not left dangling; SET_NULL legal records stay without the link)."""
 
     key = RECORDS_CLASS
     label = _("接種記録・宛名")
@@ -143,17 +144,12 @@ class PersonRecords:
             if pk not in held:
                 yield pk
 
-    def _dependents(self) -> list[tuple[type[models.Model], models.Field]]:
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
         from records.models import Resident
 
-        return [
-            (relation.related_model, relation.field)
-            for relation in Resident._meta.related_objects
-            if relation.one_to_many or relation.one_to_one
-        ]
-
-    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
-        return {model._meta.label: count_rows(model, fk.name, ids) for model, fk in self._dependents()}
+        related: dict[str, int] = {}
+        dependents_walk(Resident, list(ids), stack=(Resident,), related=related, execute=False, seen={})
+        return related
 
     def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
         from records.models import Resident
@@ -168,11 +164,137 @@ class PersonRecords:
         for part in chunks(sorted(locked)):
             still_due += self._due(cutoff).filter(pk__in=part).values_list("pk", flat=True)
         still_due.sort()
-        related = {}
-        for model, fk in self._dependents():
-            related[model._meta.label] = delete_rows(model, str(fk.column), still_due)
+        related: dict[str, int] = {}
+        dependents_walk(Resident, still_due, stack=(Resident,), related=related, execute=True, seen={})
         deleted = delete_rows(Resident, "id", still_due)
         return BatchOutcome(deleted=deleted, skipped=len(ids) - deleted, related=related)
+
+
+# --- The walk over everything that refers to a person ----------------------------------------------------
+
+UNLINKED = " (link removed)"  # suffix of the count of kept rows whose link was emptied
+
+
+def reverse_relations(model: type[models.Model]) -> list[Any]:
+    """Every one-to-many and one-to-one relation pointing at ``model``, hidden ones (``related_name="+"``)
+    included: ``_meta.related_objects`` leaves those out, and they are exactly the copies kept elsewhere."""
+    return [
+        f for f in model._meta.get_fields(include_hidden=True)
+        if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one)
+    ]
+
+
+def is_kept_record(model: type[models.Model]) -> bool:
+    """A record that outlives the person by design: it refers to the resident with SET_NULL (linkage
+    provision records, rights tickets and requests, protection changes). Its other nullable links into
+    the person's data are emptied too rather than the record deleted."""
+    from records.models import Resident
+
+    return any(
+        f.many_to_one and f.related_model is Resident and getattr(f.remote_field, "on_delete", None) is models.SET_NULL
+        for f in model._meta.concrete_fields if f.is_relation
+    )
+
+
+def null_rows(model: type[models.Model], column: str, ids: Sequence[int]) -> int:
+    """``UPDATE <model> SET <column> = NULL WHERE <column> IN ids``, without signals."""
+    if not ids:
+        return 0
+    quote = connection.ops.quote_name
+    table, col = quote(model._meta.db_table), quote(column)
+    updated = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"UPDATE {table} SET {col} = NULL WHERE {col} = ANY(%s)", [list(ids)])  # noqa: S608
+            return int(cursor.rowcount)
+        for part in chunks(ids):
+            placeholders = ", ".join(["%s"] * len(part))
+            cursor.execute(f"UPDATE {table} SET {col} = NULL WHERE {col} IN ({placeholders})", list(part))  # noqa: S608
+            updated += cursor.rowcount
+    return updated
+
+
+def dependents_walk(model: type[models.Model], ids: list[int], *, stack: tuple[type[models.Model], ...],
+                    related: dict[str, int], execute: bool, seen: dict[str, set[int]]) -> None:
+    """Depth first over the rows referring to ``ids`` of ``model``: leaves are deleted before the rows
+    they refer to. A SET_NULL link, a nullable link from a kept record (``is_kept_record``) and a nullable
+    link back into a model already being deleted (a ticket replacing a ticket) are emptied instead. With
+    ``execute`` False nothing changes and ``related`` gets the counts the purge would report; ``seen`` holds
+    the rows already counted per model, so a row reached by two paths (a notice item through its ticket
+    and through its resident) is counted once."""
+    if not ids:
+        return
+    for relation in reverse_relations(model):
+        child: type[models.Model] = relation.related_model
+        fk = relation.field
+        if fk.target_field != model._meta.pk:
+            raise ValueError(f"{child._meta.label}.{fk.name} does not refer to the primary key")
+        label = child._meta.label
+        nullable = bool(fk.null)
+        if relation.on_delete is models.SET_NULL or (nullable and (child in stack or is_kept_record(child))):
+            n = null_rows(child, str(fk.column), ids) if execute else count_rows(child, fk.name, ids)
+            if n:
+                related[label + UNLINKED] = related.get(label + UNLINKED, 0) + n
+            continue
+        if child in stack:
+            raise ValueError(f"{label}.{fk.name} forms a cycle of non-nullable links")
+        child_ids: list[int] = []
+        for part in chunks(ids):
+            child_ids += child._base_manager.filter(**{f"{fk.name}__in": part}).values_list("pk", flat=True)
+        done = seen.setdefault(label, set())
+        child_ids = sorted(set(child_ids) - done)
+        done.update(child_ids)
+        dependents_walk(child, child_ids, stack=(*stack, child), related=related, execute=execute, seen=seen)
+        n = delete_rows(child, str(child._meta.pk.column), child_ids) if execute else len(child_ids)
+        related[label] = related.get(label, 0) + n
+
+
+# --- Linkage results --------------------------------------------------------------------------------------
+
+class LinkageResults:
+    """Query results received from other bodies (issue #6), encrypted at rest. linkage's daily job deletes
+    them LINKAGE_RESULT_RETENTION_DAYS after receipt; this class puts them in the retention report and the
+    deletion certificate, and deletes through that same service (``linkage_result_purge``: one auditlog
+    deletion entry per result and its own ``linkage.result_purged`` event), so a result the daily job
+    missed (job disabled, worker down) is purged at the latest by the policy's period. A result is due
+    when received before the cut-off and past linkage's own period; results of a held person stay. The
+    exchange and its provision record stay (only the result data goes)."""
+
+    key = "linkage_results"
+    label = _("情報連携の照会結果")
+    unit = _("件")
+    start_label = _("照会結果の受領日")
+    default_years = 1
+    minimum_years = 1
+
+    def _due(self, cutoff: date, held: set[int]) -> Any:
+        from django.conf import settings
+
+        from linkage.models import LinkageResult
+
+        linkage_expiry = timezone.now() - timedelta(days=settings.LINKAGE_RESULT_RETENTION_DAYS)
+        qs = LinkageResult.objects.filter(received_at__lt=min(start_of_day(cutoff), linkage_expiry))
+        if held:
+            qs = qs.exclude(resident_id__in=held)
+        return qs
+
+    def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
+        yield from self._due(cutoff, held).order_by("pk").values_list("pk", flat=True).iterator(chunk_size=10_000)
+
+    def related_counts(self, *, ids: Sequence[int]) -> dict[str, int]:
+        return {}
+
+    def purge(self, *, ids: Sequence[int], cutoff: date, held: set[int], report_id: int) -> BatchOutcome:
+        from audit.context import current_context
+        from linkage.services.purge import linkage_result_purge
+
+        still_due: list[int] = []
+        for part in chunks(ids):
+            still_due += self._due(cutoff, held).filter(pk__in=part).values_list("pk", flat=True)
+        deleted = 0
+        for part in chunks(still_due):
+            deleted += linkage_result_purge(actor=current_context().get("actor"), ids=part)
+        return BatchOutcome(deleted=deleted, skipped=len(ids) - deleted)
 
 
 # --- Uploaded import files ------------------------------------------------------------------------------
@@ -302,5 +424,5 @@ class AuditEntries:
 
 
 def register_builtin_classes() -> None:
-    for builtin in (PersonRecords(), ImportRowErrors(), ImportFiles(), AuditEntries()):
+    for builtin in (PersonRecords(), LinkageResults(), ImportRowErrors(), ImportFiles(), AuditEntries()):
         register_data_class(builtin)

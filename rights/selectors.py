@@ -12,6 +12,8 @@ from django.utils import timezone
 from audit.models import AuditLogEntry
 from audit.reports import action_label, clean_text
 from audit.selectors import audit_entries_about_resident
+from eligibility.models import EligibilityDecision, Ticket
+from eligibility.selectors import eligibility_held_about
 from records.models import ResidencyStatus, Resident, VaccinationRecord
 from records.selectors import residency_periods_for
 from rights.models import (
@@ -205,7 +207,8 @@ class DisclosureContents:
     tickets: list[ReceptionTicket] = field(default_factory=list)
     suspensions: list[SuspensionRequest] = field(default_factory=list)
     up_to_seq: int = 0
-    # Eligibility decisions: the eligibility app (#5) has no selector on this branch yet.
+    decisions: list[EligibilityDecision] = field(default_factory=list)
+    vaccination_tickets: list[Ticket] = field(default_factory=list)
 
 
 def _user_label(entry: AuditLogEntry) -> str:
@@ -228,9 +231,10 @@ def _field_labels(entry: AuditLogEntry) -> str:
 
 def disclosure_contents(*, resident: Resident) -> DisclosureContents:
     """Everything held about ``resident``: basic items (My Number masked), residency history,
-    vaccination records, their requests to the city, and every audit entry about them and their
-    records — reads (who viewed, on which screen, for what stated reason) and changes (which items;
-    the values are those shown above). For the disclosure service, which checks the permission."""
+    vaccination records, eligibility decisions and vaccination tickets (eligibility), their requests to
+    the city, and every audit entry about them and their records — reads (who viewed, on which screen,
+    for what stated reason) and changes (which items; the values are those shown above).
+    For the disclosure service, which checks the permission."""
     labels = dict(ResidencyStatus.choices)
     periods = [
         PeriodRow(p.valid_from, p.valid_until, str(labels.get(p.status, p.status)), p.address)
@@ -257,4 +261,6 @@ def disclosure_contents(*, resident: Resident) -> DisclosureContents:
             ))
     contents.tickets = list(ReceptionTicket.objects.filter(resident=resident).order_by("received_on", "id"))
     contents.suspensions = list(SuspensionRequest.objects.filter(resident=resident).order_by("created_at"))
+    eligibility = eligibility_held_about(resident=resident)
+    contents.decisions, contents.vaccination_tickets = eligibility.decisions, eligibility.tickets
     return contents

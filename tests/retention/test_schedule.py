@@ -26,7 +26,7 @@ def test_only_the_configured_classes_run_without_approval(db, settings, django_c
     with django_capture_on_commit_callbacks(execute=True):
         manual, automatic = purge_schedule_run(as_of=date(2026, 11, 26))
     assert manual.status == ReportStatus.PROPOSED and not manual.automatic
-    assert set(manual.items.values_list("data_class", flat=True)) == {"records", "audit_entries"}
+    assert set(manual.items.values_list("data_class", flat=True)) == {"records", "linkage_results", "audit_entries"}
     automatic.refresh_from_db()
     assert automatic.automatic and automatic.status == ReportStatus.COMPLETED and automatic.approved_by is None
     assert set(automatic.items.values_list("data_class", flat=True)) == {"import_row_errors", "import_files"}

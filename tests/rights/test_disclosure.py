@@ -59,7 +59,7 @@ def test_the_document_lists_every_access_to_the_persons_data(staff_user, client_
     pdf = _generate(client_for(staff_user), request)
     text = pdf_text(pdf)
 
-    section = text.split("5. あなたの情報を閲覧した記録", 1)[1].split("6. あなたの情報の登録・変更の記録", 1)[0]
+    section = text.split("6. あなたの情報を閲覧した記録", 1)[1].split("7. あなたの情報の登録・変更の記録", 1)[0]
     assert f"{len(expected)}件" in section
     rows = re.findall(r"^(\d+) (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (\S+)", section, flags=re.M)
     listed = {int(seq): user for seq, _at, user in rows}
@@ -136,3 +136,46 @@ def test_auditors_read_the_ticket_but_cannot_generate(auditor_user, staff_user, 
     assert "開示文書を作成" not in page.content.decode()
     assert auditor.post(reverse("rights:disclosure_document", args=[request.pk])).status_code == 403
     assert not request.documents.exists()
+
+
+def test_the_document_lists_eligibility_decisions_and_tickets(staff_user, client_for):
+    """Issue #7 "everything held about the person": the decisions (campaign, rule version, result, reasons,
+    date) and the vaccination tickets (number, dose, status) of eligibility (#5), and no one else's."""
+    from datetime import date
+
+    from eligibility.models import Ticket
+    from eligibility.services import campaign_update, eligibility_decide
+    from eligibility.services.notices import ticket_number
+    from tests.eligibility.factories import make_campaign
+
+    resident = ResidentFactory(birth_date=date(1990, 6, 1))
+    other = ResidentFactory(birth_date=date(1950, 6, 1))
+    campaign = make_campaign(staff_user, name="令和8年度 開示確認接種", min_age=65)
+    eligibility_decide(actor=staff_user, resident=resident, campaign=campaign)  # version 1: too young
+    eligibility_decide(actor=staff_user, resident=other, campaign=campaign)
+    rule = campaign.current_rule
+    campaign_update(actor=staff_user, campaign=campaign, name=campaign.name, period_start=campaign.period_start,
+                    period_end=campaign.period_end,
+                    rule={"reference_date": rule.reference_date, "vaccines": list(rule.vaccines.all()),
+                          "dose_number": 1, "min_age": 30})
+    campaign.refresh_from_db()
+    assert campaign.current_rule.version == 2
+    eligibility_decide(actor=staff_user, resident=resident, campaign=campaign)  # version 2: eligible
+    voided = Ticket.objects.create(number=ticket_number(812345), resident=resident, campaign=campaign,
+                                   dose_number=1, issued_on=date(2026, 10, 1), voided_at=timezone.now(),
+                                   voided_by=staff_user, void_reason="紛失による再発行")
+    Ticket.objects.create(number=ticket_number(812346), resident=resident, campaign=campaign, dose_number=1,
+                          issued_on=date(2026, 10, 15), replaces=voided)
+    Ticket.objects.create(number=ticket_number(812347), resident=other, campaign=campaign, dose_number=1,
+                          issued_on=date(2026, 10, 1))
+
+    text = pdf_text(_generate(client_for(staff_user), disclosure(staff_user, resident)))
+    section = text.split("4. 予防接種の対象者判定と接種券", 1)[1].split("5. 開示・訂正・利用停止請求と問合せ", 1)[0]
+    compact = re.sub(r"\s", "", section)
+    assert compact.count("令和8年度開示確認接種") >= 4  # two decisions, two tickets
+    assert "基準日時点で65歳未満（36歳）" in compact
+    assert "対象外" in compact
+    assert ticket_number(812345) in compact and ticket_number(812346) in compact
+    assert ticket_number(812347) not in compact  # someone else's ticket
+    assert "無効" in compact and "紛失による再発行" in compact and "有効" in compact
+    assert compact.count("2026-10-01") == 3  # the reference date of both decisions and the voided ticket
