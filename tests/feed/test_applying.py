@@ -238,7 +238,7 @@ def test_the_per_row_memos_hold_no_names_or_dates_once_a_file_is_done(monkeypatc
     from imports.feed import applying, layout
 
     resident("200901", name="越谷　太郎", name_kana="コシガヤ　タロウ", sex=1)
-    seen = {}
+    seen: dict[str, int] = {}
 
     def spy(*args, **kwargs):  # the memos while the file is being applied: filled
         seen.update(parse=layout._parse_date.cache_info().currsize, kana=layout._normalize_kana.cache_info().currsize)
