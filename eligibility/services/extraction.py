@@ -31,7 +31,14 @@ from eligibility.models import (
     RunStatus,
 )
 from eligibility.rules import AGE_BAND_LABELS, PersonFacts, Rule, age_band, age_passes, is_target, prior_doses
-from eligibility.selectors import doses_for, groups_for, periods_for_chunk, priority_group_names, rule_from_version
+from eligibility.selectors import (
+    doses_for,
+    groups_for,
+    periods_for_chunk,
+    priority_group_names,
+    raw_rows,
+    rule_from_version,
+)
 from records.models import Resident
 from records.rules.age import legal_age
 
@@ -60,7 +67,7 @@ def iter_people(*, rules: tuple[tuple[Rule, date], ...] = (),
     groups = groups_for((), id_range=(0, 2**62))
     last = 0
     while True:
-        rows = list(
+        rows = raw_rows(
             Resident.objects.filter(id__gt=last).order_by("id").values_list(
                 "id", "residency_status", "birth_date", "moved_in_on", "moved_out_on", "died_on", "address",
                 "is_protected", "use_suspended")[:size]
@@ -82,7 +89,7 @@ def iter_people(*, rules: tuple[tuple[Rule, date], ...] = (),
                 Person(row[0], PersonFacts(birth_date=row[2], periods=tuple(periods[row[0]]),
                                            doses=tuple(doses.get(row[0], ())),
                                            priority_groups=frozenset(groups.get(row[0], ()))),
-                       row[7], row[8])
+                       bool(row[7]), bool(row[8]))
                 for row in wanted
             ]
         yield len(rows), people
