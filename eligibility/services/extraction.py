@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from audit.context import acting_as
@@ -186,8 +187,17 @@ def _insert_items(batch: NoticeBatch, targets: list[tuple[int, int, bool, int]])
     with connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[attr-defined]
         for rid, age, protected, dose in targets:
             copy.write_row((batch.pk, rid, dose, age, protected, PROTECTED_HOLD_REASON if protected else "", ""))
-    return [NoticeItem(pk=pk, batch_id=batch.pk, resident_id=rid, mail_held=held)
-            for pk, rid, held in batch.items.order_by("id").values_list("id", "resident_id", "mail_held")]
+    return [_item_row(pk, batch.pk, rid, held)
+            for pk, rid, held in raw_rows(batch.items.order_by("id").values_list("id", "resident_id", "mail_held"))]
+
+
+def _item_row(pk: int, batch_id: int, resident_id: int, mail_held: bool) -> NoticeItem:
+    """A NoticeItem carrying only what its audit entry reads (pk, batch, resident, mail_held, str()),
+    made without Model.__init__ (about 30 µs an instance over every item of the batch). Never saved."""
+    item = NoticeItem.__new__(NoticeItem)
+    item.__dict__.update(id=pk, batch_id=batch_id, resident_id=resident_id, mail_held=bool(mail_held),
+                         _state=ModelState())
+    return item
 
 
 def _item_created_changes(item: Any) -> dict[str, Any]:
