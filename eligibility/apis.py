@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from eligibility import permissions, selectors
 from eligibility.models import Campaign, EligibilityDecision
 from eligibility.services import eligibility_check_confirm, eligibility_check_create
-from eligibility.services.checks import MatchResult, exact_confirmable
+from eligibility.services.checks import MatchResult, eligibility_check_create_exact
 from koshigaya_vax.api import ErrorSerializer
-from records.apis import FlexibleDateField, JsonApi, StrictInputSerializer
+from records.apis import FlexibleDateField, JsonApi, StrictInputSerializer, url_name
 from records.models import Sex
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -99,14 +99,16 @@ class EligibilityCheckCreateApi(JsonApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        confirm = data.pop("confirm_exact")
-        check, result = eligibility_check_create(actor=request.user, **data)
         decision = None
-        chosen = exact_confirmable(result) if confirm else None
-        if chosen is not None:
-            decision = eligibility_check_confirm(actor=request.user, check=check, resident_id=chosen.resident.pk)
-            check = decision.applicant_check or check
-        self.record_access(request, [c.resident for c in result.candidates])
+        if data.pop("confirm_exact"):
+            # Matching, the decision, the events and the read-access entries in one transaction and one
+            # chained audit write.
+            check, result, decision = eligibility_check_create_exact(
+                actor=request.user, access_view=url_name(request), access_permission=self.required_permission,
+                **data)
+        else:
+            check, result = eligibility_check_create(actor=request.user, **data)
+            self.record_access(request, [c.resident for c in result.candidates])
         return Response(CheckResultSerializer(_result(check, result, decision)).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import QuerySet
 
 from eligibility import permissions
@@ -32,6 +33,16 @@ from records.selectors import residency_periods_for
 def _require(actor: Any, permission: str) -> None:
     if not permissions.can(actor, permission):
         raise PermissionDenied
+
+
+def raw_rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` queryset straight from the database cursor, without the ORM's
+    per-row conversion (several microseconds a row over hundreds of thousands of rows). Dates and
+    numbers come back as they are; booleans are 0/1 on SQLite, so callers wrap them in ``bool``."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def rule_from_version(version: CampaignRule) -> Rule:
@@ -75,7 +86,7 @@ def periods_for_chunk(rows: list[tuple[Any, ...]]) -> dict[int, list[Period]]:
     model instances."""
     first, last = rows[0][0], rows[-1][0]
     stored: dict[int, list[Period]] = defaultdict(list)
-    for rid, status, start, until, address in (
+    for rid, status, start, until, address in raw_rows(
         ResidencyPeriod.objects.filter(resident_id__gte=first, resident_id__lte=last)
         .order_by("resident_id", "valid_from").values_list("resident_id", "status", "valid_from", "valid_until",
                                                             "address")
@@ -105,8 +116,10 @@ def doses_for(resident_ids: Iterable[int], *, id_range: tuple[int, int] | None =
     else:
         qs = qs.filter(resident_id__in=list(resident_ids))
     out: dict[int, list[Dose]] = defaultdict(list)
-    for rid, on, vaccine_id, before in qs.values_list("resident_id", "vaccinated_on", "vaccine_id", "before_move_in"):
-        out[rid].append(Dose(on, code_of[vaccine_id], before))
+    for rid, on, vaccine_id, before in raw_rows(
+        qs.values_list("resident_id", "vaccinated_on", "vaccine_id", "before_move_in")
+    ):
+        out[rid].append(Dose(on, code_of[vaccine_id], bool(before)))
     return out
 
 

@@ -7,27 +7,34 @@ confirm one candidate (``eligibility_check_confirm``); the only shortcut is the 
 all agree — the same identification the clinic import uses.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.chain import chain_and_insert
+from audit.context import current_context
 from audit.events import AuditEvent
+from audit.models import AuditLogEntry
 from audit.services import audit_event_record
 from eligibility.matching import Applicant, ItemAgreement, ResidentItems, basic_items_agree, compare, score
 from eligibility.models import (
     Campaign,
+    CampaignRule,
     CheckStatus,
     DecisionSource,
     EligibilityCheck,
     EligibilityDecision,
 )
-from eligibility.rules import is_eligible
-from eligibility.selectors import person_facts_for, rule_from_version
+from eligibility.rules import PersonFacts, is_eligible
+from eligibility.selectors import doses_for, groups_for, periods_for_chunk, person_facts_for, rule_from_version
 from records.crypto import my_number_blind_index
 from records.models import Resident
 from records.rules.kana import kana_key, name_key
@@ -124,6 +131,68 @@ def eligibility_check_match(*, check: EligibilityCheck) -> MatchResult:
     return MatchResult(candidates=candidates, warnings=warnings)
 
 
+class PendingAuditEntries:
+    """Business events and read-access entries of one request, written as one chained insert at the end of
+    the caller's transaction (audit.chain.chain_and_insert) instead of one chained write each. Each entry
+    is the one ``audit_event_record`` / ``audit_access_record`` would have written."""
+
+    def __init__(self) -> None:
+        self.entries: list[AuditLogEntry] = []
+        context = current_context()
+        self._remote_addr = context.get("remote_addr")
+
+    def _entry(self, *, actor: Any, subject: models.Model, action: int, event: str = "",
+               data: dict[str, Any] | None = None) -> None:
+        self.entries.append(AuditLogEntry(
+            content_type=ContentType.objects.get_for_model(subject), object_pk=str(subject.pk),
+            object_id=subject.pk if isinstance(subject.pk, int) else None, object_repr=str(subject),
+            action=action, event=event,
+            actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+            remote_addr=self._remote_addr, additional_data=data or None,
+        ))
+
+    def event(self, *, event: AuditEvent, actor: Any, target: models.Model, data: dict[str, Any]) -> None:
+        self._entry(actor=actor, subject=target, action=AuditLogEntry.Action.EVENT, event=event, data=data)
+
+    def access(self, *, actor: Any, objects: Sequence[models.Model], view: str, permission: str) -> None:
+        if not settings.AUDIT_ACCESS_LOGGING:
+            return
+        for obj in objects:
+            self._entry(actor=actor, subject=obj, action=AuditLogEntry.Action.ACCESS,
+                        data={"view": view, "permission": permission})
+
+    def write(self) -> None:
+        chain_and_insert(self.entries)
+        self.entries = []
+
+
+def _new_check(*, actor: Any, campaign: Campaign, rule_version: CampaignRule, birth_date: date,
+               as_of: date | None, name: str, name_kana: str, sex: int | None, address: str, address_number: str,
+               my_number: str) -> EligibilityCheck:
+    """The applicant's details as an unsaved check (the My Number only as its blind index), validated."""
+    index = ""
+    if my_number:
+        try:
+            index = my_number_blind_index(normalize_my_number(my_number))
+        except MyNumberError as exc:
+            raise ValidationError({"my_number": exc.message}, code=exc.code) from None
+    check = EligibilityCheck(
+        campaign=campaign, as_of=as_of or rule_version.reference_date, name=name.strip(),
+        name_kana=name_kana.strip(), birth_date=birth_date, sex=sex, address=address.strip(),
+        address_number=address_number.strip(), my_number_index=index, checked_by=actor,
+    )
+    if not (check.name or check.name_kana or check.address_number or check.my_number_index):
+        raise ValidationError("氏名、カナ、宛名番号、個人番号のいずれかを入力してください。")
+    # Foreign keys come from loaded objects: not re-checked by a query each (the database enforces them).
+    check.full_clean(exclude=["campaign", "checked_by", "resident"])
+    return check
+
+
+def _matched_data(check: EligibilityCheck, result: MatchResult) -> dict[str, Any]:
+    return {"check_id": check.pk, "campaign_id": check.campaign_id, "candidates": len(result.candidates),
+            "exact": [c.method for c in result.exact], "by_my_number": bool(check.my_number_index)}
+
+
 @transaction.atomic
 def eligibility_check_create(
     *,
@@ -139,41 +208,80 @@ def eligibility_check_create(
     my_number: str = "",
 ) -> tuple[EligibilityCheck, MatchResult]:
     """Store the applicant's details (the My Number only as its blind index) and match them."""
-    index = ""
-    if my_number:
-        try:
-            index = my_number_blind_index(normalize_my_number(my_number))
-        except MyNumberError as exc:
-            raise ValidationError({"my_number": exc.message}, code=exc.code) from None
-    check = EligibilityCheck(
-        campaign=campaign, as_of=as_of or campaign.current_rule.reference_date, name=name.strip(),
-        name_kana=name_kana.strip(), birth_date=birth_date, sex=sex, address=address.strip(),
-        address_number=address_number.strip(), my_number_index=index, checked_by=actor,
-    )
-    if not (check.name or check.name_kana or check.address_number or check.my_number_index):
-        raise ValidationError("氏名、カナ、宛名番号、個人番号のいずれかを入力してください。")
-    # Foreign keys come from loaded objects: not re-checked by a query each (the database enforces them).
-    check.full_clean(exclude=["campaign", "checked_by", "resident"])
-    check.save()
+    check = _new_check(actor=actor, campaign=campaign, rule_version=campaign.current_rule, birth_date=birth_date,
+                       as_of=as_of, name=name, name_kana=name_kana, sex=sex, address=address,
+                       address_number=address_number, my_number=my_number)
     result = eligibility_check_match(check=check)
     if not result.candidates:
         check.status = CheckStatus.NO_MATCH
-        check.save(update_fields=["status", "updated_at"])
-    audit_event_record(event=AuditEvent.ELIGIBILITY_MATCHED, actor=actor, target=check, data={
-        "check_id": check.pk, "campaign_id": campaign.pk, "candidates": len(result.candidates),
-        "exact": [c.method for c in result.exact], "by_my_number": bool(index),
-    })
+    check.save()
+    audit_event_record(event=AuditEvent.ELIGIBILITY_MATCHED, actor=actor, target=check,
+                       data=_matched_data(check, result))
     return check, result
 
 
 @transaction.atomic
-def eligibility_decide(*, actor: Any, resident: Resident, campaign: Campaign, as_of: date | None = None,
-                       check: EligibilityCheck | None = None,
-                       source: str = DecisionSource.REEVALUATION) -> EligibilityDecision:
-    """Decide with the campaign's current rule version on the facts held now; always a new row."""
+def eligibility_check_create_exact(
+    *,
+    actor: Any,
+    campaign: Campaign,
+    access_view: str,
+    access_permission: str,
+    birth_date: date,
+    as_of: date | None = None,
+    name: str = "",
+    name_kana: str = "",
+    sex: int | None = None,
+    address: str = "",
+    address_number: str = "",
+    my_number: str = "",
+) -> tuple[EligibilityCheck, MatchResult, EligibilityDecision | None]:
+    """The API's ``confirm_exact``: store and match the applicant's details, and when the match is
+    ``exact_confirmable`` (one exact number match whose kana, birth date and sex agree) confirm it and
+    decide at once — the same check, decision and entries as ``eligibility_check_create`` followed by
+    ``eligibility_check_confirm``, in one pass: the check is stored once in its final state, and the
+    events (matched, decided) and the read-access entries of the candidates shown are chained in one
+    write at the end."""
     rule_version = campaign.current_rule
-    as_of = as_of or rule_version.reference_date
-    facts = person_facts_for([resident.pk])[resident.pk]
+    check = _new_check(actor=actor, campaign=campaign, rule_version=rule_version, birth_date=birth_date,
+                       as_of=as_of, name=name, name_kana=name_kana, sex=sex, address=address,
+                       address_number=address_number, my_number=my_number)
+    result = eligibility_check_match(check=check)
+    chosen = exact_confirmable(result)
+    if chosen is not None:
+        check.status, check.resident, check.match_method = CheckStatus.CONFIRMED, chosen.resident, chosen.method
+        check.confirmed_at = timezone.now()
+    elif not result.candidates:
+        check.status = CheckStatus.NO_MATCH
+    check.save()
+    pending = PendingAuditEntries()
+    pending.event(event=AuditEvent.ELIGIBILITY_MATCHED, actor=actor, target=check, data=_matched_data(check, result))
+    decision = None
+    if chosen is not None:
+        decision = _decide(actor=actor, resident=chosen.resident, campaign=campaign, rule_version=rule_version,
+                           as_of=check.as_of, check=check, source=DecisionSource.CHECK,
+                           facts=_facts_of_loaded(chosen.resident), pending=pending)
+    pending.access(actor=actor, objects=[c.resident for c in result.candidates], view=access_view,
+                   permission=access_permission)
+    pending.write()
+    return check, result, decision
+
+
+def _facts_of_loaded(resident: Resident) -> PersonFacts:
+    """``person_facts_for([resident.pk])`` for a resident already loaded: its summary columns are at hand,
+    so the stored history, doses and groups take one query each."""
+    rid = resident.pk
+    periods = periods_for_chunk([(rid, resident.residency_status, resident.birth_date, resident.moved_in_on,
+                                  resident.moved_out_on, resident.died_on, resident.address)])
+    doses = doses_for([rid])
+    groups = groups_for([rid])
+    return PersonFacts(birth_date=resident.birth_date, periods=tuple(periods[rid]), doses=tuple(doses.get(rid, ())),
+                       priority_groups=frozenset(groups.get(rid, ())))
+
+
+def _decide(*, actor: Any, resident: Resident, campaign: Campaign, rule_version: CampaignRule, as_of: date,
+            check: EligibilityCheck | None, source: str, facts: PersonFacts,
+            pending: PendingAuditEntries | None) -> EligibilityDecision:
     decision = is_eligible(facts, rule_from_version(rule_version), as_of=as_of)
     stored = EligibilityDecision(
         resident=resident, campaign=campaign, rule=rule_version, as_of=as_of, eligible=decision.eligible,
@@ -182,11 +290,24 @@ def eligibility_decide(*, actor: Any, resident: Resident, campaign: Campaign, as
     )
     stored.full_clean(exclude=["resident", "campaign", "rule", "applicant_check", "decided_by"])
     stored.save()
-    audit_event_record(event=AuditEvent.ELIGIBILITY_DECIDED, actor=actor, target=resident, data={
-        "decision_id": stored.pk, "campaign_id": campaign.pk, "rule_version": rule_version.version,
-        "as_of": as_of.isoformat(), "eligible": decision.eligible, "source": source,
-    })
+    data = {"decision_id": stored.pk, "campaign_id": campaign.pk, "rule_version": rule_version.version,
+            "as_of": as_of.isoformat(), "eligible": decision.eligible, "source": source}
+    if pending is None:
+        audit_event_record(event=AuditEvent.ELIGIBILITY_DECIDED, actor=actor, target=resident, data=data)
+    else:
+        pending.event(event=AuditEvent.ELIGIBILITY_DECIDED, actor=actor, target=resident, data=data)
     return stored
+
+
+@transaction.atomic
+def eligibility_decide(*, actor: Any, resident: Resident, campaign: Campaign, as_of: date | None = None,
+                       check: EligibilityCheck | None = None,
+                       source: str = DecisionSource.REEVALUATION) -> EligibilityDecision:
+    """Decide with the campaign's current rule version on the facts held now; always a new row."""
+    rule_version = campaign.current_rule
+    return _decide(actor=actor, resident=resident, campaign=campaign, rule_version=rule_version,
+                   as_of=as_of or rule_version.reference_date, check=check, source=source,
+                   facts=person_facts_for([resident.pk])[resident.pk], pending=None)
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from audit.context import acting_as
@@ -31,7 +32,14 @@ from eligibility.models import (
     RunStatus,
 )
 from eligibility.rules import AGE_BAND_LABELS, PersonFacts, Rule, age_band, age_passes, is_target, prior_doses
-from eligibility.selectors import doses_for, groups_for, periods_for_chunk, priority_group_names, rule_from_version
+from eligibility.selectors import (
+    doses_for,
+    groups_for,
+    periods_for_chunk,
+    priority_group_names,
+    raw_rows,
+    rule_from_version,
+)
 from records.models import Resident
 from records.rules.age import legal_age
 
@@ -60,7 +68,7 @@ def iter_people(*, rules: tuple[tuple[Rule, date], ...] = (),
     groups = groups_for((), id_range=(0, 2**62))
     last = 0
     while True:
-        rows = list(
+        rows = raw_rows(
             Resident.objects.filter(id__gt=last).order_by("id").values_list(
                 "id", "residency_status", "birth_date", "moved_in_on", "moved_out_on", "died_on", "address",
                 "is_protected", "use_suspended")[:size]
@@ -75,14 +83,14 @@ def iter_people(*, rules: tuple[tuple[Rule, date], ...] = (),
         people: list[Person] = []
         if wanted:
             periods = periods_for_chunk([row[:7] for row in wanted])
-            # A range scan when most of the chunk is wanted, else just the wanted ids.
-            ids, id_range = ((), (first, last)) if len(wanted) * 2 > len(rows) else ([r[0] for r in wanted], None)
-            doses = doses_for(ids, id_range=id_range, vaccine_codes=vaccine_codes)
+            # Always a range scan over the chunk: the doses of people not wanted cost less to read and
+            # ignore than a list of thousands of ids costs to send and plan.
+            doses = doses_for((), id_range=(first, last), vaccine_codes=vaccine_codes)
             people = [
                 Person(row[0], PersonFacts(birth_date=row[2], periods=tuple(periods[row[0]]),
                                            doses=tuple(doses.get(row[0], ())),
                                            priority_groups=frozenset(groups.get(row[0], ()))),
-                       row[7], row[8])
+                       bool(row[7]), bool(row[8]))
                 for row in wanted
             ]
         yield len(rows), people
@@ -179,8 +187,17 @@ def _insert_items(batch: NoticeBatch, targets: list[tuple[int, int, bool, int]])
     with connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[attr-defined]
         for rid, age, protected, dose in targets:
             copy.write_row((batch.pk, rid, dose, age, protected, PROTECTED_HOLD_REASON if protected else "", ""))
-    return [NoticeItem(pk=pk, batch_id=batch.pk, resident_id=rid, mail_held=held)
-            for pk, rid, held in batch.items.order_by("id").values_list("id", "resident_id", "mail_held")]
+    return [_item_row(pk, batch.pk, rid, held)
+            for pk, rid, held in raw_rows(batch.items.order_by("id").values_list("id", "resident_id", "mail_held"))]
+
+
+def _item_row(pk: int, batch_id: int, resident_id: int, mail_held: bool) -> NoticeItem:
+    """A NoticeItem carrying only what its audit entry reads (pk, batch, resident, mail_held, str()),
+    made without Model.__init__ (about 30 µs an instance over every item of the batch). Never saved."""
+    item = NoticeItem.__new__(NoticeItem)
+    item.__dict__.update(id=pk, batch_id=batch_id, resident_id=resident_id, mail_held=bool(mail_held),
+                         _state=ModelState())
+    return item
 
 
 def _item_created_changes(item: Any) -> dict[str, Any]:

@@ -210,3 +210,24 @@ def test_suspended_residents_get_no_reissue(staff_user, population, django_captu
     ticket.refresh_from_db()
     with pytest.raises(ValidationError, match="利用停止中"):
         ticket_reissue(actor=staff_user, ticket=ticket, reason="紛失")
+
+
+def test_every_stored_item_has_its_creation_entry(staff_user, population, django_capture_on_commit_callbacks):
+    from audit.chain import chain_verify
+    from eligibility.models import NoticeItem
+
+    campaign = make_campaign(staff_user, min_age=65)
+    run = run_extraction(staff_user, campaign, django_capture_on_commit_callbacks)
+    items = list(run.batch.items.order_by("id"))
+    entries = {e.object_pk: e for e in AuditLogEntry.objects.filter(
+        action=AuditLogEntry.Action.CREATE, content_type__model="noticeitem")}
+    assert set(entries) == {str(item.pk) for item in items}
+    for item in items:
+        entry = entries[str(item.pk)]
+        assert entry.object_repr == str(item) == f"#{run.batch.pk}/{item.resident_id}"
+        assert entry.changes == {"batch": [None, str(run.batch.pk)], "resident": [None, str(item.resident_id)],
+                                 "mail_held": [None, str(item.mail_held)]}
+        assert entry.additional_data == {"run_id": run.pk} and entry.actor_id == staff_user.pk
+    held = NoticeItem.objects.get(batch=run.batch, resident=population["protected"])
+    assert entries[str(held.pk)].changes["mail_held"] == [None, "True"]
+    assert chain_verify().ok

@@ -142,3 +142,34 @@ def test_api_check_decides_at_once_only_for_an_exact_agreeing_number(staff_clien
     assert confirm.status_code == 201 and confirm.json()["eligible"] is True
     bad = staff_client.post(url, {**body, "my_number": "123456789012"}, content_type="application/json")
     assert bad.status_code == 400 and "my_number" in bad.json()["error"]["fields"]
+
+
+def test_api_exact_check_records_its_entries_in_one_pass(staff_user, staff_client, campaign):
+    from audit.chain import chain_verify
+    from audit.events import AuditEvent
+
+    number = new_my_number()
+    resident = ResidentFactory(my_number=number, birth_date=date(1950, 1, 1), name_kana="ア　イ", sex=Sex.FEMALE)
+    before = AuditLogEntry.objects.count()
+    body = {"campaign": campaign.pk, "birth_date": "1950-01-01", "name_kana": "ア イ", "sex": 2,
+            "my_number": number, "confirm_exact": True}
+    response = staff_client.post(reverse("api:eligibility_checks"), body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    check = EligibilityCheck.objects.get(pk=response.json()["check_id"])
+    decision = EligibilityDecision.objects.get(applicant_check=check)
+    assert check.status == "confirmed" and check.resident_id == resident.pk and check.match_method == "my_number"
+    assert check.confirmed_at is not None
+    new = AuditLogEntry.objects.filter(pk__gt=0).order_by("seq")[before:]
+    events = {e.event: e for e in new if e.event}
+    assert events[AuditEvent.ELIGIBILITY_MATCHED].additional_data == {
+        "check_id": check.pk, "campaign_id": campaign.pk, "candidates": 1, "exact": ["my_number"],
+        "by_my_number": True}
+    decided = events[AuditEvent.ELIGIBILITY_DECIDED]
+    assert decided.object_pk == str(resident.pk) and decided.actor_id == staff_user.pk
+    assert decided.additional_data["decision_id"] == decision.pk and decided.additional_data["source"] == "check"
+    assert accesses("api:eligibility_checks") == [str(resident.pk)]
+    # The check and the decision keep their field-diff entries; the chain stays whole.
+    created = {(e.content_type.model, e.action) for e in new if e.action == AuditLogEntry.Action.CREATE}
+    assert {("eligibilitycheck", 0), ("eligibilitydecision", 0)} <= created
+    assert number not in str([(e.changes, e.additional_data) for e in new])
+    assert chain_verify().ok
