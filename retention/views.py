@@ -2,6 +2,7 @@
 with approval, progress and the deletion certificate (administrators; auditors read). Views parse input,
 call one selector or service and render; every view declares its permission."""
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from django.contrib import messages
@@ -232,14 +233,15 @@ class ReportProgressView(View):
         return JsonResponse(progress_facts(_report_or_404(request, pk)))
 
 
-class _ReportActionView(View):
+class _ReportActionView(View, ABC):
     """A POST on the report page; a refused action comes back as a message on that page."""
 
     required_permission = permissions.APPROVE_REPORT
     success_message = ""
 
+    @abstractmethod
     def perform(self, request: HttpRequest, report: PurgeReport, note: str) -> None:
-        raise NotImplementedError
+        """Call the service of this action (each subclass)."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         report = _report_or_404(request, pk)

@@ -5,6 +5,7 @@ and render. Pages that show a person record a read-access entry for that person 
 they list), as records' pages do; no page of this app shows an address.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -119,7 +120,7 @@ def _initial_resident(request: HttpRequest) -> Resident | None:
         return None
 
 
-class _ReceiveView(RightsView):
+class _ReceiveView(RightsView, ABC):
     """GET shows the form (prefilled with ``?resident=<id>`` from the resident page), POST receives."""
 
     form_class: Any
@@ -150,9 +151,9 @@ class _ReceiveView(RightsView):
                     return redirect("rights:ticket_detail", pk=ticket.pk)
         return self._render(request, form, resident)
 
+    @abstractmethod
     def receive(self, request: HttpRequest, form: Any, resident: Any) -> ReceptionTicket:
         """Call the receiving service of this kind of ticket (each subclass)."""
-        raise NotImplementedError
 
     def _render(self, request: HttpRequest, form: Any, resident: Resident | None) -> HttpResponse:
         self.record_access([resident])

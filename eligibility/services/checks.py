@@ -7,23 +7,17 @@ confirm one candidate (``eligibility_check_confirm``); the only shortcut is the 
 all agree — the same identification the clinic import uses.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.chain import chain_and_insert
-from audit.context import current_context
 from audit.events import AuditEvent
-from audit.models import AuditLogEntry
-from audit.services import audit_event_record
+from audit.services import AuditBatch, audit_event_record
 from eligibility.matching import Applicant, ItemAgreement, ResidentItems, basic_items_agree, compare, score
 from eligibility.models import (
     Campaign,
@@ -131,41 +125,6 @@ def eligibility_check_match(*, check: EligibilityCheck) -> MatchResult:
     return MatchResult(candidates=candidates, warnings=warnings)
 
 
-class PendingAuditEntries:
-    """Business events and read-access entries of one request, written as one chained insert at the end of
-    the caller's transaction (audit.chain.chain_and_insert) instead of one chained write each. Each entry
-    is the one ``audit_event_record`` / ``audit_access_record`` would have written."""
-
-    def __init__(self) -> None:
-        self.entries: list[AuditLogEntry] = []
-        context = current_context()
-        self._remote_addr = context.get("remote_addr")
-
-    def _entry(self, *, actor: Any, subject: models.Model, action: int, event: str = "",
-               data: dict[str, Any] | None = None) -> None:
-        self.entries.append(AuditLogEntry(
-            content_type=ContentType.objects.get_for_model(subject), object_pk=str(subject.pk),
-            object_id=subject.pk if isinstance(subject.pk, int) else None, object_repr=str(subject),
-            action=action, event=event,
-            actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-            remote_addr=self._remote_addr, additional_data=data or None,
-        ))
-
-    def event(self, *, event: AuditEvent, actor: Any, target: models.Model, data: dict[str, Any]) -> None:
-        self._entry(actor=actor, subject=target, action=AuditLogEntry.Action.EVENT, event=event, data=data)
-
-    def access(self, *, actor: Any, objects: Sequence[models.Model], view: str, permission: str) -> None:
-        if not settings.AUDIT_ACCESS_LOGGING:
-            return
-        for obj in objects:
-            self._entry(actor=actor, subject=obj, action=AuditLogEntry.Action.ACCESS,
-                        data={"view": view, "permission": permission})
-
-    def write(self) -> None:
-        chain_and_insert(self.entries)
-        self.entries = []
-
-
 def _new_check(*, actor: Any, campaign: Campaign, rule_version: CampaignRule, birth_date: date,
                as_of: date | None, name: str, name_kana: str, sex: int | None, address: str, address_number: str,
                my_number: str) -> EligibilityCheck:
@@ -254,7 +213,7 @@ def eligibility_check_create_exact(
     elif not result.candidates:
         check.status = CheckStatus.NO_MATCH
     check.save()
-    pending = PendingAuditEntries()
+    pending = AuditBatch()
     pending.event(event=AuditEvent.ELIGIBILITY_MATCHED, actor=actor, target=check, data=_matched_data(check, result))
     decision = None
     if chosen is not None:
@@ -281,7 +240,7 @@ def _facts_of_loaded(resident: Resident) -> PersonFacts:
 
 def _decide(*, actor: Any, resident: Resident, campaign: Campaign, rule_version: CampaignRule, as_of: date,
             check: EligibilityCheck | None, source: str, facts: PersonFacts,
-            pending: PendingAuditEntries | None) -> EligibilityDecision:
+            pending: AuditBatch | None) -> EligibilityDecision:
     decision = is_eligible(facts, rule_from_version(rule_version), as_of=as_of)
     stored = EligibilityDecision(
         resident=resident, campaign=campaign, rule=rule_version, as_of=as_of, eligible=decision.eligible,
