@@ -288,7 +288,10 @@ class EntryBatch:
     event: str = ""
 
 
-# One entry of a batch: object_pk, object_id, object_repr, changes (json_text, keys sorted, or None).
+# One entry of a batch: object_pk, object_id, object_repr, changes (json_text, keys sorted, or None). The
+# diff is stored as text in changes_text (changes stays NULL; auditlog's changes_dict reads it back with
+# AUDITLOG_USE_TEXT_CHANGES_IF_JSON_IS_NOT_PRESENT): the database keeps the text instead of parsing every
+# entry's diff into jsonb.
 BatchEntry = tuple[str, int | None, str, str | None]
 
 
@@ -298,7 +301,7 @@ def chain_and_copy_batch(batch: EntryBatch, entries: Iterable[BatchEntry], count
     canonical JSON (exactly ``canonical()`` of the entry read back; tests/audit pin it) and the COPY line
     are formatted from pre-serialised parts, and lines go to the server a chunk at a time, so PostgreSQL
     parses and indexes one chunk while the next is hashed. ``changes`` must be json_text of a dict whose
-    keys are sorted (what ``canonical`` re-serialises)."""
+    keys are sorted (what ``canonical`` re-serialises); it is written to changes_text."""
     if count <= 0:
         return
     now = timezone.now()
@@ -307,7 +310,7 @@ def chain_and_copy_batch(batch: EntryBatch, entries: Iterable[BatchEntry], count
     tail = json.dumps([batch.actor_id, batch.remote_addr, None], **_DUMP)[1:-1]  # type: ignore[arg-type]
     additional = batch.additional_data or "null"
     head = f"{batch.content_type_id}\t"
-    shared = (f"\t\t{_copy_field(batch.actor_id)}\t{_copy_field(batch.remote_addr)}"
+    shared = (f"\t{_copy_field(batch.actor_id)}\t{_copy_field(batch.remote_addr)}"
               f"\t{_copy_field(batch.additional_data)}\t{copy_text(batch.event)}\t{now.isoformat()}\t")
     action = f"\t{batch.action}\t"
     database = connections[DEFAULT_DB_ALIAS]
@@ -322,11 +325,11 @@ def chain_and_copy_batch(batch: EntryBatch, entries: Iterable[BatchEntry], count
                 written += 1
                 number = "null" if object_id is None else str(object_id)
                 canonical_text = (f"[{seq},{middle},{_json_str(object_pk)},{number},{_json_str(object_repr)},"
-                                  f"{changes or 'null'},\"\",{tail},{additional}]")
+                                  f"null,{_json_str(changes or '')},{tail},{additional}]")
                 digest = sha256((prev + canonical_text).encode()).hexdigest()
                 lines.append(
                     f"{head}{copy_text(object_pk)}\t{_COPY_NULL if object_id is None else number}\t"
-                    f"{copy_text(object_repr)}{action}{_COPY_NULL if changes is None else copy_text(changes)}"
+                    f"{copy_text(object_repr)}{action}{_COPY_NULL}\t{copy_text(changes or '')}"
                     f"{shared}{seq}\t{prev}\t{digest}\n"
                 )
                 prev = digest

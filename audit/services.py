@@ -1,6 +1,5 @@
 """Writing business events into the audit log. Services call these inside their own transaction."""
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -138,7 +137,8 @@ def audit_entries_bulk_write(
     them; ``entries`` may be a generator, consumed once while the entries are written), chained and
     inserted in one batch — audit_entries_bulk_create for callers that write many objects of one model and
     already hold each entry's parts as text (``changes`` as audit.chain.json_text of a dict with sorted
-    keys, never a My Number): no model instances, no JSON round trip. Same rules: inside the caller's
+    keys, never a My Number): no model instances, no JSON round trip. The diff is kept as that text in
+    ``changes_text`` (``changes`` NULL; ``entry.changes_dict`` reads it). Same rules: inside the caller's
     transaction, called last (the chain head stays locked until it ends)."""
     if count <= 0:
         return 0
@@ -157,7 +157,7 @@ def audit_entries_bulk_write(
     written = [
         AuditLogEntry(
             content_type_id=content_type_id, object_pk=object_pk, object_id=object_id, object_repr=object_repr,
-            action=action, changes=None if changes is None else json.loads(changes), actor=actor_obj,
+            action=action, changes=None, changes_text=changes or "", actor=actor_obj,
             remote_addr=address,
         )
         for object_pk, object_id, object_repr, changes in entries

@@ -1,6 +1,8 @@
 """Monthly clinic CSV imports: the file as received (stored encrypted, with the SHA-256 of the original
 bytes), its processing state, the rows it could not take, and the per-clinic API tokens."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -96,6 +98,16 @@ class ClinicImport(BaseModel):
 
     def __str__(self) -> str:
         return f"取込 #{self.pk} {self.original_filename}"
+
+    @property
+    def responsible_user(self) -> Any:
+        """Who answers for the import's records: the uploader, or for a clinic's API token the administrator
+        who issued it (the records' 登録者)."""
+        if self.uploaded_by_id is not None:
+            return self.uploaded_by
+        if self.api_token_id is not None:
+            return self.api_token.created_by  # type: ignore[union-attr]
+        raise ValueError(f"import {self.pk} has neither an uploader nor an API token")
 
 
 class ImportRowError(models.Model):

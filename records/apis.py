@@ -408,8 +408,8 @@ class VaccinationRecordDetailApi(JsonApi):
         remarks3 = serializers.CharField(label="備考3")
         # Declared fields leave the class body (serializer metaclass), so this does not shadow Field.source.
         source = serializers.ChoiceField(choices=RecordSource.choices, label="登録元")  # type: ignore[assignment]
-        created_by = serializers.CharField(source="created_by.username", label="登録者")
-        updated_by = serializers.CharField(source="updated_by.username", label="最終更新者")
+        created_by = serializers.CharField(source="author.username", label="登録者")
+        updated_by = serializers.CharField(source="last_editor.username", label="最終更新者")
         created_at = serializers.DateTimeField(label="作成日時")
         updated_at = serializers.DateTimeField(label="更新日時")
 

@@ -63,7 +63,10 @@ def resident_get(*, actor: Any, pk: int) -> Resident:
 def vaccination_record_list(*, actor: Any, resident: Resident) -> QuerySet[VaccinationRecord]:
     if not can_view_resident(actor):
         raise PermissionDenied
-    return resident.vaccinations.select_related("clinic", "vaccine", "created_by", "updated_by").order_by(
+    return resident.vaccinations.select_related(
+        "clinic", "vaccine", "created_by", "updated_by", "source_import__uploaded_by",
+        "source_import__api_token__created_by",
+    ).order_by(
         "-vaccinated_on", "-id"
     )
 
@@ -71,7 +74,10 @@ def vaccination_record_list(*, actor: Any, resident: Resident) -> QuerySet[Vacci
 def vaccination_record_get(*, actor: Any, pk: int) -> VaccinationRecord:
     if not can_view_resident(actor):
         raise PermissionDenied
-    return VaccinationRecord.objects.select_related("resident", "clinic", "vaccine").get(pk=pk)
+    return VaccinationRecord.objects.select_related(
+        "resident", "clinic", "vaccine", "created_by", "updated_by", "source_import__uploaded_by",
+        "source_import__api_token__created_by",
+    ).get(pk=pk)
 
 
 def residency_periods_for(resident_ids: list[int]) -> dict[int, list[Period]]:

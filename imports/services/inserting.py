@@ -25,8 +25,9 @@ from audit.services import audit_entries_bulk_write
 from imports.selectors import import_existing_events
 from records.models import RecordSource, VaccinationRecord
 
-# The values a row contributes, in this order; the rest (id, timestamps, source, import, creator) are the
-# same for the whole import.
+# The values a row contributes, in this order; the rest (id, timestamps, source, import) are the same for
+# the whole import. created_by/updated_by stay empty: the import names who answers for its records
+# (VaccinationRecord.author), and a user id on every row would cost two foreign-key checks per row.
 RecordValues = tuple[
     int, date, int | None, str, int, date, int, str, int, bool, str, str, int, int, Decimal, str, str, str
 ]
@@ -35,7 +36,7 @@ ROW_FIELDS = (
     "examination_category", "lot_number", "vaccine_id", "before_move_in", "screening_doctor",
     "vaccinating_doctor", "payment_category", "fee_yen", "dose_ml", "remarks1", "remarks2", "remarks3",
 )
-_FIXED_FIELDS = ("created_at", "updated_at", "source", "source_import_id", "created_by_id", "updated_by_id")
+_FIXED_FIELDS = ("created_at", "updated_at", "source", "source_import_id")
 _TEMP_TABLE = "kvax_import_rows"
 LOOKUP_BATCH = 5000
 
@@ -52,19 +53,17 @@ class Inserted:
     held: list[int]  # positions of rows whose event was already recorded (not inserted)
 
 
-def _fixed(import_id: int, created_by_id: int, now: datetime) -> tuple[Any, ...]:
-    return (now, now, RecordSource.CLINIC_IMPORT.value, import_id, created_by_id, created_by_id)
+def _fixed(import_id: int, now: datetime) -> tuple[Any, ...]:
+    return (now, now, RecordSource.CLINIC_IMPORT.value, import_id)
 
 
-def records_insert(
-    *, rows: Sequence[RecordValues], import_id: int, created_by_id: int, now: datetime
-) -> Inserted:
+def records_insert(*, rows: Sequence[RecordValues], import_id: int, now: datetime) -> Inserted:
     """Insert the rows whose event is not held yet as records of the import."""
     if not rows:
         return Inserted(ids=[], positions=[], held=[])
     if connection.vendor == "postgresql":
-        return _insert_postgresql(rows, _fixed(import_id, created_by_id, now))
-    return _insert_generic(rows, _fixed(import_id, created_by_id, now))
+        return _insert_postgresql(rows, _fixed(import_id, now))
+    return _insert_generic(rows, _fixed(import_id, now))
 
 
 def _columns(names: Sequence[str]) -> str:
@@ -171,7 +170,7 @@ def _insert_generic(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> Ins
 # audit.chain.json_text of the diff, which sorts keys.
 _AUDIT_FIELDS = sorted(
     [(name.removesuffix("_id"), index) for index, name in enumerate(ROW_FIELDS)]
-    + [("id", -1), ("source", -2), ("source_import", -3), ("created_by", -4)]
+    + [("id", -1), ("source", -2), ("source_import", -3)]
 )
 
 
@@ -186,12 +185,12 @@ def record_repr(record_id: int, vaccinated_on: date) -> str:
 class _Changes:
     """The records as created, in django-auditlog's shape (``{"field": ["None", "value"]}``, foreign keys
     as ids, empty and null values left out as auditlog leaves out what did not change): the 16 items, the
-    resident, the source, the import and the creator — built as JSON text from the row's values, keys in
+    resident, the source and the import — built as JSON text from the row's values, keys in
     sorted order, each repeating value's ``"name":["None","text"]`` part built once. A record holds no My
     Number."""
 
-    def __init__(self, *, import_id: int, created_by_id: int) -> None:
-        fixed = {-2: RecordSource.CLINIC_IMPORT.value, -3: str(import_id), -4: str(created_by_id)}
+    def __init__(self, *, import_id: int) -> None:
+        fixed = {-2: RecordSource.CLINIC_IMPORT.value, -3: str(import_id)}
         self.plan: list[tuple[str, int, dict[Any, str] | None]] = []
         for name, index in _AUDIT_FIELDS:
             if index in fixed:
@@ -231,13 +230,12 @@ def _diff_part(prefix: str, value: Any) -> str:
 
 
 def records_audit(
-    *, inserted: Inserted, rows: Sequence[RecordValues], import_id: int, created_by_id: int, now: datetime,
-    actor: Any,
+    *, inserted: Inserted, rows: Sequence[RecordValues], import_id: int, actor: Any,
 ) -> int:
     """One CREATE entry per inserted record, built as text (no model instances) and written through
     audit.services.audit_entries_bulk_write. Call last in the transaction: it holds the audit chain's head
     until the commit."""
-    changes = _Changes(import_id=import_id, created_by_id=created_by_id)
+    changes = _Changes(import_id=import_id)
 
     def entries() -> Iterator[BatchEntry]:
         for record_id, position in zip(inserted.ids, inserted.positions, strict=True):

@@ -185,15 +185,6 @@ def _start(import_id: int) -> ClinicImport:
     return clinic_import
 
 
-def _creator_id(clinic_import: ClinicImport) -> int:
-    """Records need a creator: the uploader, or for a clinic token the administrator who issued it."""
-    if clinic_import.uploaded_by_id is not None:
-        return clinic_import.uploaded_by_id
-    if clinic_import.api_token is not None:
-        return clinic_import.api_token.created_by_id
-    raise ValueError(f"import {clinic_import.pk} has neither an uploader nor an API token")
-
-
 def clinic_import_process(*, import_id: int) -> ClinicImport:
     """Process the import (see the module docstring); returns it COMMITTED or FAILED. An import already
     COMMITTED or FAILED is returned unchanged. Runs as the import's uploader.
@@ -276,8 +267,7 @@ def _commit(clinic_import: ClinicImport, actor: Any, outcome: _Outcome) -> Clini
         if locked is None:  # another worker got there first
             return ClinicImport.objects.get(pk=clinic_import.pk)
         now: datetime = timezone.now()
-        creator_id = _creator_id(clinic_import)
-        inserted = records_insert(rows=outcome.values, import_id=locked.pk, created_by_id=creator_id, now=now)
+        inserted = records_insert(rows=outcome.values, import_id=locked.pk, now=now)
         duplicates = outcome.duplicates + [(outcome.numbers[i], _DUPLICATE_HELD) for i in inserted.held]
 
         _save_row_errors(locked.pk, outcome.errors, duplicates)
@@ -292,8 +282,7 @@ def _commit(clinic_import: ClinicImport, actor: Any, outcome: _Outcome) -> Clini
         locked.save()
         _check_foreign_keys_now()
         # Last: the audit chain's head stays locked from here until the commit.
-        records_audit(inserted=inserted, rows=outcome.values, import_id=locked.pk, created_by_id=creator_id, now=now,
-                      actor=actor)
+        records_audit(inserted=inserted, rows=outcome.values, import_id=locked.pk, actor=actor)
         audit_event_record(
             event=AuditEvent.IMPORT_COMMITTED, actor=actor, target=locked,
             data={

@@ -153,6 +153,10 @@ MY_NUMBER_INDEX_KEY = env_str("MY_NUMBER_INDEX_KEY")
 AUDITLOG_LOGENTRY_MODEL = "audit.AuditLogEntry"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_MASK_CALLABLE = "audit.masking.mask_completely"
+# Entries written in bulk (an import's CREATE entries) keep their diff as text in changes_text, with
+# changes left NULL: PostgreSQL then stores the text rather than parsing it into jsonb (1.1 s per 100,000
+# entries). changes_dict — what every reader uses — falls back to it with this setting.
+AUDITLOG_USE_TEXT_CHANGES_IF_JSON_IS_NOT_PRESENT = True
 # The auditor's desk. Auditors read logs, not residents, unless the city decides otherwise (the group
 # permissions are re-synced by every migrate). Self-inspection: office hours in Asia/Tokyo ("08:30-17:15";
 # weekends are always outside them), the distinct residents a user may view in one day before the report

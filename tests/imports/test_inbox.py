@@ -90,7 +90,7 @@ class TestGoodFile:
         uploader = clinic_import.uploaded_by
         assert uploader.username == INBOX_SYSTEM_USERNAME
         assert not uploader.is_active and not uploader.has_usable_password() and uploader.role is None
-        assert {r.created_by for r in VaccinationRecord.objects.all()} == {uploader}
+        assert {r.author for r in VaccinationRecord.objects.all()} == {uploader}
 
     def test_an_operator_acts_as_themselves(self, world, folders, scan):
         (folders[0] / "1110000011_202511.csv").write_bytes(good_bytes(world))
