@@ -166,7 +166,6 @@ class AuditEntryDetailView(View):
             "action": reports.action_label(entry),
             "object_repr": reports.clean_text(entry.object_repr),
             "changes": reports.entry_change_rows(entry),
-            "changes_text": reports.clean_text(entry.changes_text),
             "additional": _pretty(entry.additional_data),
             "serialized": _pretty(entry.serialized_data),
             "hash_ok": reports.entry_hash_matches(entry),

@@ -213,6 +213,25 @@ def test_entry_detail_shows_every_field_and_the_changes_table(world, auditor_use
                                         object_pk=str(world["hanako"].pk)).count() == 1
 
 
+def test_entry_detail_shows_a_diff_written_in_bulk_as_text_once_as_a_table(world, auditor_user, client_for):
+    """An import's CREATE entries keep their diff in changes_text: the page shows it as the table, and
+    not a second time as raw text."""
+    from audit.chain import json_text
+    from audit.services import audit_entries_bulk_write
+
+    record = world["other"]
+    diff = json_text({"fee_yen": ["None", "4321"], "resident": ["None", str(record.resident_id)]})
+    audit_entries_bulk_write(actor=auditor_user, action=Action.CREATE, model=VaccinationRecord, count=1,
+                             entries=iter([(str(record.pk), record.pk, str(record), diff)]))
+    entry = AuditLogEntry.objects.order_by("-seq").first()
+    assert entry.changes is None and entry.changes_text == diff
+    html = client_for(auditor_user).get(reverse("audit:entry_detail", args=[entry.pk])).content.decode()
+    assert re.search(r'<th scope="row">委託料 <span class="muted mono">fee_yen</span></th>'
+                     r"<td>None</td><td>4321</td>", html)
+    assert "内容はハッシュと一致" in html
+    assert '["None","4321"]' not in html and "[&quot;None&quot;" not in html
+
+
 def test_entry_detail_flags_an_entry_that_no_longer_matches_its_hash(world, auditor_user, client_for):
     from tests.audit.test_chain import tamper
 
