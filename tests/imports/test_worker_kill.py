@@ -1,6 +1,6 @@
 """The processing task: thin, acks_late, retried on database connection trouble only — and a real Celery
-worker killed with SIGKILL in the middle of an import, which must leave nothing half-written and be
-finished, exactly once, by the next worker (PostgreSQL and Redis)."""
+worker killed with SIGKILL inside the transaction that commits an import, which must leave nothing
+half-written and be finished, exactly once, by the next worker (PostgreSQL and Redis)."""
 
 import os
 import signal
@@ -121,6 +121,26 @@ def _status(import_id: int) -> str:
     return ClinicImport.objects.values_list("status", flat=True).get(pk=import_id)
 
 
+def _hold_records_table():
+    """A session of the test's own holding the records table in SHARE mode until it rolls back: reads go on,
+    but the import's INSERT waits for it. So the worker is stopped inside its commit transaction — the
+    rows validated and matched, the import locked, the records on their way in — however fast it runs."""
+    import psycopg
+
+    holder = psycopg.connect(_database_url())
+    holder.execute(f"LOCK TABLE {VaccinationRecord._meta.db_table} IN SHARE MODE")
+    return holder
+
+
+def _insert_waiting() -> bool:
+    """Whether a session waits for a lock in the middle of inserting records (the import's commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock' AND query LIKE %s",
+                       [f'INSERT INTO "{VaccinationRecord._meta.db_table}"%'])
+        return bool(cursor.fetchone()[0])
+
+
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_import_leaves_nothing_and_the_next_one_finishes_it(settings, tmp_path, monkeypatch):
@@ -150,11 +170,16 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_next_one_finishes_it(
     data = csv_bytes([row(p.resident, my_number=p.my_number) for p in people])
     log = tmp_path / "worker.log"
     workers: list[subprocess.Popen] = []
+    holder = _hold_records_table()
     try:
         clinic_import = receive_file(data, actor=setup.clinic_user, clinic=setup.clinic)  # enqueued on commit
         workers.append(_start_worker("first", tmp_path, log))
-        assert _wait_for(lambda: _status(clinic_import.pk) == ImportStatus.VALIDATING, 40), log.read_text()
+        assert _wait_for(_insert_waiting, 60, 0.05), log.read_text()
+        assert _status(clinic_import.pk) == ImportStatus.VALIDATING
         _kill(workers[0])
+        # The killed worker's session goes on waiting; once it gets the table it finds its client gone and
+        # rolls back (meanwhile it still holds the import's row lock, which the next worker waits for).
+        holder.rollback()
 
         assert _status(clinic_import.pk) == ImportStatus.VALIDATING
         assert VaccinationRecord.objects.count() == 0  # nothing half-written
@@ -173,6 +198,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_next_one_finishes_it(
         assert VaccinationRecord.objects.count() == ROWS
         assert VaccinationRecord.objects.values("resident_id").distinct().count() == ROWS
     finally:
+        holder.close()
         for worker in workers:
             _kill(worker)
         broker.flushdb()
