@@ -23,6 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import pre_save
 from django.utils import timezone
 
+from audit.events import AuditEvent
 from audit.models import AuditChainCheckpoint, AuditChainHead, AuditLogEntry
 
 GENESIS_HASH = "0" * 64
@@ -124,15 +125,29 @@ def _skip_purged(expected_seq: int, prev: str, until_seq: int | None,
     return expected_seq, prev, ""
 
 
+def checkpoint_voucher(checkpoint: AuditChainCheckpoint) -> dict[str, Any]:
+    """What the AUDIT_ENTRIES_PURGED event written with a checkpoint records (audit.purge), and what
+    chain_verify compares with the checkpoint."""
+    return {"first_seq": checkpoint.first_seq, "last_seq": checkpoint.last_seq, "entries": checkpoint.entries,
+            "prev_hash": checkpoint.prev_hash, "last_hash": checkpoint.last_hash,
+            "purge_report": checkpoint.purge_report_id}
+
+
+def _voucher_key(data: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sorted(data.items()))
+
+
 def chain_verify(*, batch_size: int = 5000) -> ChainReport:
     """Walk the whole chain; name the first entry that does not fit. Read-only.
 
     A gap in ``seq`` is accepted only where the retention purge left checkpoints (AuditChainCheckpoint)
-    that cover it exactly and link to the hashes on both sides; ``checked`` counts the entries present."""
+    that cover it exactly and link to the hashes on both sides, and each checkpoint must be vouched for by
+    the AUDIT_ENTRIES_PURGED event the purge chained with it; ``checked`` counts the entries present."""
     head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
     checkpoints = _checkpoints()
     expected_seq, prev = 1, GENESIS_HASH
     checked = 0
+    vouched: set[tuple[Any, ...]] = set()
     for entry in _entries_in_order(batch_size):
         if entry.seq != expected_seq and checkpoints:
             expected_seq, prev, reason = _skip_purged(expected_seq, prev, entry.seq, checkpoints)
@@ -146,6 +161,8 @@ def chain_verify(*, batch_size: int = 5000) -> ChainReport:
             )
         if entry_hash(prev, entry) != entry.entry_hash:
             return ChainReport(checked, False, entry.seq, f"連番{entry.seq}の内容がハッシュと一致しません（改ざん）。")
+        if entry.event == AuditEvent.AUDIT_ENTRIES_PURGED and isinstance(entry.additional_data, dict):
+            vouched.add(_voucher_key(entry.additional_data))
         prev = entry.entry_hash
         expected_seq += 1
         checked += 1
@@ -153,6 +170,13 @@ def chain_verify(*, batch_size: int = 5000) -> ChainReport:
         expected_seq, prev, reason = _skip_purged(expected_seq, prev, None, checkpoints)
         if reason:
             return ChainReport(checked, False, expected_seq, reason)
+        for checkpoint in checkpoints.values():
+            if _voucher_key(checkpoint_voucher(checkpoint)) not in vouched:
+                return ChainReport(
+                    checked, False, checkpoint.first_seq,
+                    f"連番{checkpoint.first_seq}〜{checkpoint.last_seq}の消去記録点に、対応する消去の記録が監査ログに"
+                    "ありません（記録点の不正な追加）。",
+                )
     if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev):
         return ChainReport(checked, False, expected_seq, "記録の末尾が連鎖の末尾と一致しません（末尾の削除）。")
     return ChainReport(checked, True)

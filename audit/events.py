@@ -17,6 +17,7 @@ class AuditEvent(models.TextChoices):
     MY_NUMBER_REKEYED = "records.my_number_rekeyed", _("個人番号の暗号鍵更新")
     AUDIT_CHAIN_VERIFIED = "audit.chain_verified", _("監査ログ検証（正常）")
     AUDIT_CHAIN_BROKEN = "audit.chain_broken", _("監査ログ検証（異常検出）")
+    AUDIT_ENTRIES_PURGED = "audit.entries_purged", _("監査ログの消去（範囲）")
     ACCESS_DENIED = "access.denied", _("アクセス拒否")
     MY_NUMBER_REVEALED = "records.my_number_revealed", _("個人番号の表示")
     EXPORT_MADE = "export.made", _("データの持ち出し（エクスポート）")

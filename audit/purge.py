@@ -3,7 +3,10 @@
 On PostgreSQL the log's trigger refuses DELETE unless the transaction has set
 ``SET LOCAL koshigaya.audit_purge = 'on'`` (audit/migrations/0002). The deleted entries leave
 AuditChainCheckpoint rows behind — one per run of consecutive ``seq`` — holding the hashes on either
-side of the gap, so that chain_verify still proves that nothing else went missing or changed.
+side of the gap, so that chain_verify still proves that nothing else went missing or changed. Each
+checkpoint is also vouched for by an AUDIT_ENTRIES_PURGED event written into the chain in the same
+transaction (never purged itself): a checkpoint without its event — one slipped in to cover entries
+deleted some other way — fails chain_verify, so covering a deletion means rewriting the chain after it.
 """
 
 from collections.abc import Sequence
@@ -11,7 +14,11 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from audit.chain import checkpoint_voucher
+from audit.context import current_context
+from audit.events import AuditEvent
 from audit.models import AuditChainCheckpoint, AuditLogEntry
+from audit.services import audit_event_record
 
 
 @dataclass(frozen=True)
@@ -52,14 +59,18 @@ def audit_entries_purge(*, seqs: Sequence[int], purge_report_id: int | None = No
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL koshigaya.audit_purge = 'on'")
         ranges: list[PurgedRange] = []
+        checkpoints = []
         for run in _runs(rows):
-            AuditChainCheckpoint.objects.create(
+            checkpoints.append(AuditChainCheckpoint.objects.create(
                 first_seq=run[0][1], last_seq=run[-1][1], prev_hash=run[0][2], last_hash=run[-1][3],
                 entries=len(run), purge_report_id=purge_report_id,
-            )
+            ))
             ranges.append(PurgedRange(run[0][1], run[-1][1], len(run)))
         AuditLogEntry.objects.filter(pk__in=[row[0] for row in rows]).delete()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL koshigaya.audit_purge = 'off'")
+        for checkpoint in checkpoints:
+            audit_event_record(event=AuditEvent.AUDIT_ENTRIES_PURGED, actor=current_context().get("actor"),
+                               target=checkpoint, data=checkpoint_voucher(checkpoint))
     return ranges

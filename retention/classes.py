@@ -396,10 +396,14 @@ class AuditEntries:
     def _due(self, cutoff: date, held: set[int]) -> Any:
         from django.contrib.contenttypes.models import ContentType
 
+        from audit.events import AuditEvent
         from audit.models import AuditLogEntry
         from records.models import Resident
 
-        qs = AuditLogEntry.objects.filter(timestamp__lt=start_of_day(cutoff))
+        # The records of earlier audit purges vouch for their checkpoints (audit.purge): kept for good.
+        qs = AuditLogEntry.objects.filter(timestamp__lt=start_of_day(cutoff)).exclude(
+            action=AuditLogEntry.Action.EVENT, event=AuditEvent.AUDIT_ENTRIES_PURGED
+        )
         if held:
             resident_type = ContentType.objects.get_for_model(Resident)
             qs = qs.exclude(content_type=resident_type, object_id__in=held)

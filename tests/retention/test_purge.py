@@ -245,6 +245,43 @@ def test_a_checkpoint_with_the_wrong_hash_breaks_the_chain(admin_user, monkeypat
         assert not report.ok and report.first_broken_seq == seqs[1]
 
 
+@pytest.mark.django_db
+def test_a_checkpoint_slipped_in_without_its_purge_record_breaks_the_chain(admin_user, monkeypatch):
+    """Entries deleted some other way (here with the purge's own switch) and covered by a checkpoint with
+    the right hashes — anyone can read them — are still caught: no AUDIT_ENTRIES_PURGED event in the chain
+    vouches for that checkpoint."""
+    _write_entries_in_the_past(monkeypatch, admin_user, date(1990, 1, 1), 5)
+    rows = list(AuditLogEntry.objects.order_by("seq").values_list("seq", "prev_hash", "entry_hash")[1:3])
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL koshigaya.audit_purge = 'on'")
+        AuditLogEntry.objects.filter(seq__in=[seq for seq, _prev, _hash in rows]).delete()
+        AuditChainCheckpoint.objects.create(first_seq=rows[0][0], last_seq=rows[1][0], prev_hash=rows[0][1],
+                                            last_hash=rows[1][2], entries=2)
+    report = chain_verify()
+    assert not report.ok and report.first_broken_seq == rows[0][0]
+    assert "対応する消去の記録" in report.reason
+
+
+@pytest.mark.django_db
+def test_each_checkpoint_is_vouched_for_by_an_event_that_no_purge_deletes(admin_user, monkeypatch):
+    from audit.purge import audit_entries_purge
+    from retention.classes import AuditEntries
+
+    _write_entries_in_the_past(monkeypatch, admin_user, date(1990, 1, 1), 6)
+    seqs = list(AuditLogEntry.objects.order_by("seq").values_list("seq", flat=True)[:6])
+    with transaction.atomic():
+        audit_entries_purge(seqs=[seqs[0], seqs[1], seqs[3]], purge_report_id=77)
+    events = AuditLogEntry.objects.filter(event=AuditEvent.AUDIT_ENTRIES_PURGED).order_by("seq")
+    assert [(e.additional_data["first_seq"], e.additional_data["last_seq"], e.additional_data["purge_report"])
+            for e in events] == [(seqs[0], seqs[1], 77), (seqs[3], seqs[3], 77)]
+    assert chain_verify().ok
+    # However far in the future a purge looks, it never selects them.
+    due = set(AuditEntries().due_ids(cutoff=date(2200, 1, 1), held=set()))
+    assert due and not due & {e.seq for e in events}
+
+
 @requires_postgres
 def test_postgres_refuses_any_other_deletion_of_the_log_and_of_checkpoints(admin_user, monkeypatch):
     from audit.purge import audit_entries_purge
