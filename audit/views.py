@@ -161,11 +161,14 @@ class AuditEntryDetailView(View):
             raise Http404 from None
         _record_residents_shown(request, [entry], view="audit:entry_detail", with_records=True)
         resident_ct = _resident_ct_id()
+        # A protected person's (支援措置) address is withheld here as in every list and export.
+        address_masked = entry.pk in reports.protected_entry_ids([entry])
         return render(request, "audit/entry_detail.html", {
             "entry": entry,
             "action": reports.action_label(entry),
             "object_repr": reports.clean_text(entry.object_repr),
-            "changes": reports.entry_change_rows(entry),
+            "changes": reports.entry_change_rows(entry, mask_address=address_masked),
+            "address_masked": address_masked,
             "additional": _pretty(entry.additional_data),
             "serialized": _pretty(entry.serialized_data),
             "hash_ok": reports.entry_hash_matches(entry),

@@ -154,6 +154,21 @@ def test_the_address_is_masked_in_lists_api_and_the_bulk_export(protected, staff
     assert "埼玉県越谷市公開町1番" in csv_text
 
 
+def test_the_auditors_entry_page_withholds_a_protected_persons_address(protected, auditor_user, client_for):
+    resident_ct = ContentType.objects.get_for_model(Resident)
+    created = AuditLogEntry.objects.get(content_type=resident_ct, object_pk=str(protected.pk),
+                                        action=AuditLogEntry.Action.CREATE)
+    html = client_for(auditor_user).get(reverse("audit:entry_detail", args=[created.pk])).content.decode()
+    assert "保護 花子" in html and "（支援措置のため非表示）" in html and "住所は表示していません" in html
+    assert ADDRESS not in html and "秘匿ハイツ101" not in html and "343-0001" not in html
+    assert "内容はハッシュと一致" in html  # the hash is checked on the entry as stored
+    other = ResidentFactory(address_number="400004", address="埼玉県越谷市公開町3番")
+    shown = AuditLogEntry.objects.get(content_type=resident_ct, object_pk=str(other.pk),
+                                      action=AuditLogEntry.Action.CREATE)
+    html = client_for(auditor_user).get(reverse("audit:entry_detail", args=[shown.pk])).content.decode()
+    assert "埼玉県越谷市公開町3番" in html and "住所は表示していません" not in html
+
+
 def test_the_auditors_csv_export_withholds_a_protected_persons_address(protected, auditor_user, client_for):
     response = client_for(auditor_user).post(reverse("audit:entry_export_csv"), {"address_number": "400001"})
     assert response.status_code == 200
