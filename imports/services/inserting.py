@@ -4,13 +4,15 @@ On PostgreSQL each row gets its id from the table's sequence first; the rows are
 formatted here) into a temporary table and moved with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING
 RETURNING id``: the unique constraint on the event decides, in the same statement, which rows are already
 held (even if another import committed them a moment ago), and the ids that come back are the rows that
-went in. Elsewhere (SQLite in development and tests) the held events are looked up first and the rest go
-in with ``bulk_create``. Bulk writes send no auditlog signals, so the CREATE entries are written here,
-built as text (JSON diff, repr) and chained by audit.services.audit_entries_bulk_write.
+went in. That statement and the new rows' foreign-key checks run in pipeline mode: while the server
+works, this process builds the rows' audit entries. Elsewhere (SQLite in development and tests) the held
+events are looked up first and the rest go in with ``bulk_create``. Bulk writes send no auditlog signals,
+so the CREATE entries are built here as text (JSON diff, repr) and chained by
+audit.services.audit_entries_bulk_write.
 """
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,6 +53,7 @@ class Inserted:
     ids: list[int]  # of the inserted records, in row order
     positions: list[int]  # their positions in the rows given
     held: list[int]  # positions of rows whose event was already recorded (not inserted)
+    entries: list[BatchEntry]  # the inserted records' CREATE audit entries, not yet written (records_audit)
 
 
 def _fixed(import_id: int, now: datetime) -> tuple[Any, ...]:
@@ -58,12 +61,14 @@ def _fixed(import_id: int, now: datetime) -> tuple[Any, ...]:
 
 
 def records_insert(*, rows: Sequence[RecordValues], import_id: int, now: datetime) -> Inserted:
-    """Insert the rows whose event is not held yet as records of the import."""
+    """Insert the rows whose event is not held yet as records of the import, check their foreign keys
+    (PostgreSQL defers them to COMMIT otherwise, when the audit chain's head would be held), and build
+    their audit entries (written by records_audit)."""
     if not rows:
-        return Inserted(ids=[], positions=[], held=[])
+        return Inserted(ids=[], positions=[], held=[], entries=[])
     if connection.vendor == "postgresql":
-        return _insert_postgresql(rows, _fixed(import_id, now))
-    return _insert_generic(rows, _fixed(import_id, now))
+        return _insert_postgresql(rows, _fixed(import_id, now), _Changes(import_id=import_id))
+    return _insert_generic(rows, _fixed(import_id, now), _Changes(import_id=import_id))
 
 
 def _columns(names: Sequence[str]) -> str:
@@ -71,7 +76,7 @@ def _columns(names: Sequence[str]) -> str:
     return ", ".join(connection.ops.quote_name(str(column_of[name])) for name in names)
 
 
-def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> Inserted:
+def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...], changes: "_Changes") -> Inserted:
     table = connection.ops.quote_name(VaccinationRecord._meta.db_table)
     columns = _columns(("id", *ROW_FIELDS, *_FIXED_FIELDS))
     key_columns = _columns(("resident_id", "vaccinated_on", "vaccine_id", "examination_category"))
@@ -93,11 +98,17 @@ def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> 
             lines = _CopyLines(fixed)
             for start in range(0, len(rows), _COPY_CHUNK):
                 copy.write(lines.format(ids, rows, start, min(start + _COPY_CHUNK, len(rows))))
-        # No ORDER BY: the ids already say which row is which, and sorting 100,000 wide rows spills to disk.
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_TEMP_TABLE} "  # noqa: S608
-            f"ON CONFLICT ({key_columns}) DO NOTHING RETURNING id"
-        )
+        # Pipeline mode: the INSERT (no ORDER BY: the ids already say which row is which, and sorting
+        # 100,000 wide rows spills to disk) and the check of the new rows' foreign keys go to the server at
+        # once, and run there while this process builds an audit entry for every row; the few whose event
+        # turns out to be held are dropped. Errors (a constraint) surface when the block ends.
+        with connection.connection.pipeline(), connection.cursor() as checks:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_TEMP_TABLE} "  # noqa: S608
+                f"ON CONFLICT ({key_columns}) DO NOTHING RETURNING id"
+            )
+            checks.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            entries = [_entry(record_id, rows[position], changes) for position, record_id in enumerate(ids)]
         taken = {record_id for (record_id,) in cursor.fetchall()}
         cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
     positions = [position for position, record_id in enumerate(ids) if record_id in taken]
@@ -105,6 +116,7 @@ def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> 
         ids=[ids[position] for position in positions],
         positions=positions,
         held=[position for position, record_id in enumerate(ids) if record_id not in taken],
+        entries=[entries[position] for position in positions],
     )
 
 
@@ -149,7 +161,7 @@ class _CopyLines:
         return "".join(lines)
 
 
-def _insert_generic(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> Inserted:
+def _insert_generic(rows: Sequence[RecordValues], fixed: tuple[Any, ...], changes: "_Changes") -> Inserted:
     held: set[int] = set()
     for start in range(0, len(rows), LOOKUP_BATCH):
         chunk = rows[start:start + LOOKUP_BATCH]
@@ -161,7 +173,8 @@ def _insert_generic(rows: Sequence[RecordValues], fixed: tuple[Any, ...]) -> Ins
     positions = [position for position in range(len(rows)) if position not in held]
     objects = [VaccinationRecord(**dict(zip(names, (*rows[p], *fixed), strict=True))) for p in positions]
     VaccinationRecord.objects.bulk_create(objects, batch_size=500)
-    return Inserted(ids=[obj.pk for obj in objects], positions=positions, held=sorted(held))
+    return Inserted(ids=[obj.pk for obj in objects], positions=positions, held=sorted(held),
+                    entries=[_entry(obj.pk, rows[p], changes) for obj, p in zip(objects, positions, strict=True)])
 
 
 # --- audit ------------------------------------------------------------------------------------------
@@ -229,21 +242,15 @@ def _diff_part(prefix: str, value: Any) -> str:
     return f"{prefix}{_json_str(text)}]"
 
 
-def records_audit(
-    *, inserted: Inserted, rows: Sequence[RecordValues], import_id: int, actor: Any,
-) -> int:
-    """One CREATE entry per inserted record, built as text (no model instances) and written through
-    audit.services.audit_entries_bulk_write. Call last in the transaction: it holds the audit chain's head
-    until the commit."""
-    changes = _Changes(import_id=import_id)
+def _entry(record_id: int, values: RecordValues, changes: _Changes) -> BatchEntry:
+    return str(record_id), record_id, record_repr(record_id, values[1]), changes.json(record_id, values)
 
-    def entries() -> Iterator[BatchEntry]:
-        for record_id, position in zip(inserted.ids, inserted.positions, strict=True):
-            values = rows[position]
-            yield str(record_id), record_id, record_repr(record_id, values[1]), changes.json(record_id, values)
 
-    # The import is named in each entry's changes (source_import): no additional data to serialise.
+def records_audit(*, inserted: Inserted, actor: Any) -> int:
+    """Write one CREATE entry per inserted record (built by records_insert as text, no model instances)
+    through audit.services.audit_entries_bulk_write. Call last in the transaction: it holds the audit
+    chain's head until the commit. The import is named in each entry's changes (source_import)."""
     return audit_entries_bulk_write(
-        actor=actor, action=AuditLogEntry.Action.CREATE, model=VaccinationRecord, entries=entries(),
-        count=len(inserted.ids),
+        actor=actor, action=AuditLogEntry.Action.CREATE, model=VaccinationRecord, entries=inserted.entries,
+        count=len(inserted.entries),
     )

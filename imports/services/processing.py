@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.context import acting_as
@@ -251,16 +251,6 @@ def _save_row_errors(import_id: int, errors: list[tuple[int, RowError]], duplica
         ])
 
 
-def _check_foreign_keys_now() -> None:
-    """Run the records' deferred foreign-key checks (PostgreSQL: one trigger per key per record) now,
-    before the audit chain's head is locked, rather than at COMMIT while it is held: the same checks, but
-    every other writer of the log (a page view writes an access entry) no longer waits for them. The rest
-    of the transaction (the entries) is checked statement by statement."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-
-
 def _commit(clinic_import: ClinicImport, actor: Any, outcome: _Outcome) -> ClinicImport:
     with transaction.atomic():
         locked = _lock_validating(clinic_import.pk)
@@ -280,9 +270,8 @@ def _commit(clinic_import: ClinicImport, actor: Any, outcome: _Outcome) -> Clini
         locked.finished_at = now
         locked.full_clean()
         locked.save()
-        _check_foreign_keys_now()
         # Last: the audit chain's head stays locked from here until the commit.
-        records_audit(inserted=inserted, rows=outcome.values, import_id=locked.pk, actor=actor)
+        records_audit(inserted=inserted, actor=actor)
         audit_event_record(
             event=AuditEvent.IMPORT_COMMITTED, actor=actor, target=locked,
             data={
