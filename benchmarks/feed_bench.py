@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/feed_bench.py                    # 50,000 changes over 300,000 residents
     .venv/bin/python benchmarks/feed_bench.py --changes 10000    # smaller, for a quick look
     .venv/bin/python benchmarks/feed_bench.py --profile          # also print a cProfile of the processing
+    .venv/bin/python benchmarks/feed_bench.py --db kvax_feed_me  # another database name (two people benchmarking)
 
-It creates its own database (``kvax_feed_bench`` on ``BENCH_PG_URL``, default
+It creates its own database (``kvax_feed_bench``, or ``--db``, on ``BENCH_PG_URL``, default
 ``postgres://postgres@127.0.0.1:5432``) and a temporary media folder, both removed at the end unless
 ``--keep``; migrates it; COPYs 300,000 synthetic residents (no stored histories: the feed derives and
 stores each person's history the first time it changes them) and builds one UTF-8 change file: address
@@ -195,13 +196,14 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=RESIDENTS)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--db", default=DB_NAME, help="database to create and drop (default: %(default)s)")
     args = parser.parse_args()
 
     media = tempfile.mkdtemp(prefix="kvax-feed-bench-")
-    _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    _admin_execute(f"CREATE DATABASE {DB_NAME}")
+    _admin_execute(f"DROP DATABASE IF EXISTS {args.db}")
+    _admin_execute(f"CREATE DATABASE {args.db}")
     try:
-        _setup_django(DB_NAME, media)
+        _setup_django(args.db, media)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
@@ -279,7 +281,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            _admin_execute(f"DROP DATABASE IF EXISTS {args.db}")
             shutil.rmtree(media, ignore_errors=True)
 
 
