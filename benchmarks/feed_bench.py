@@ -245,12 +245,12 @@ def main() -> None:
 
             setattr(owner, name, wrapper)
 
-        for name in ("_parse", "_load", "_apply_rows", "_write", "_pg_insert", "_pg_update", "_audit",
+        for name in ("_parse", "_load", "_apply_rows", "_write", "_copy_into", "_audit_entries", "_audit",
                      "_save_row_errors"):
             timed(applying, name)
         from audit import services as audit_services
 
-        timed(audit_services, "chain_and_copy_rows")
+        timed(audit_services, "chain_and_copy_batch")
         connection.close()
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU time, not waits
         if profiler:
@@ -272,8 +272,9 @@ def main() -> None:
         print(f"    CPU time of this process (Python side, without the database server): {process_cpu:.2f} s; "
               f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         labels = {"_load": "  of which the reads (3 queries) and histories",
-                  "_pg_insert": "  of which INSERTs (COPY + SQL)", "_pg_update": "  of which UPDATEs (COPY + SQL)",
-                  "chain_and_copy_rows": "  of which chaining + COPY of audit rows"}
+                  "_copy_into": "  of which COPYs (new rows; updates' rows)",
+                  "_audit_entries": "  of which building audit entries (overlaps the UPDATE)",
+                  "chain_and_copy_batch": "  of which chaining + COPY of audit rows"}
         for name, seconds in phases.items():
             print(f"    {labels.get(name, name):<42} {seconds:6.2f} s")
     finally:
