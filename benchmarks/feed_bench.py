@@ -16,10 +16,13 @@ about 10 % of them dated before a change of the same person earlier in the file 
 (a) the floor: decoding the file, parsing it with ``csv`` and COPYing its cells into a bare table;
 (b) receiving it (``imports.feed.resident_feed_receive``: hash, encryption, storage, encoding, row count);
 (c) processing it (``imports.feed.resident_feed_process``: validation, the people and their histories,
-    placement, the resident and period writes, their audit entries, the file's bookkeeping).
+    placement, the resident and period writes — new rows COPYed straight into their tables, updates COPYed
+    into temporary tables and applied by ``UPDATE ... FROM`` in pipeline mode while the audit entries are
+    built —, the audit entries chained by ``audit_entries_bulk_write``, the file's bookkeeping).
 
-Prints changes/s of (c) (target >= 10,000/s), (c)/(a), the Python process's CPU time and the machine's
-load average (on a shared machine the wall-clock figures move with the load), and the time of each step.
+Prints changes/s of (c) (target >= 10,000/s), (c)/(a), the Python process's CPU time, the number of audit
+entries the file wrote and the machine's load average (on a shared machine the wall-clock figures move with
+the load: compare runs made back to back), and the time of each step.
 """
 
 import argparse
@@ -210,6 +213,7 @@ def main() -> None:
         from django.db import connection
 
         from accounts.roles import Role
+        from audit.models import AuditLogEntry
         from imports.feed import applying, receiving, resident_feed_process, resident_feed_receive
         from imports.models import ImportSource, ResidentFeedFile
         from records.models import ResidencyPeriod
@@ -264,7 +268,8 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
         done = ResidentFeedFile.objects.get(pk=done.pk)
         print(f"result: {done.status}, {done.rows_applied:,} applied, {done.rows_error:,} errors, "
-              f"{done.residents_created:,} residents created, {ResidencyPeriod.objects.count():,} periods stored")
+              f"{done.residents_created:,} residents created, {ResidencyPeriod.objects.count():,} periods stored, "
+              f"{AuditLogEntry.objects.filter(action__in=(0, 1)).count():,} audit entries (creates and updates)")
         print(f"(a) floor (decode, csv, COPY into a bare table): {floor_s:.2f} s")
         print(f"(b) receive (hash, encrypt, store, encoding, count): {receive_s:.2f} s")
         print(f"(c) process: {process_s:.2f} s = {len(rows) / process_s:,.0f} changes/s "
