@@ -189,7 +189,7 @@ def test_a_different_my_number_needs_a_correction():
 def test_audit_entries_for_bulk_writes_and_one_event_per_file():
     person = resident("200070")
     my_number = new_my_number()
-    feed = receive_and_process([
+    receive_and_process([
         change("address_change", "2025-04-01", "200070", address="越谷市監査"),
         change("birth", "2025-05-05", "400070", birth="2025-05-05", my_number=my_number),
     ])
@@ -275,7 +275,8 @@ def test_the_file_event_counts_the_entries_of_its_writes_just_before_it_in_the_c
     before = list(AuditLogEntry.objects.filter(seq__gte=event.seq - count, seq__lt=event.seq).order_by("seq"))
     assert [e.seq for e in before] == list(range(event.seq - count, event.seq))
     arrived = Resident.objects.get(address_number="300075")
-    periods = {str(pk) for pk in ResidencyPeriod.objects.filter(resident__in=[person, arrived]).values_list("pk", flat=True)}
+    periods = {str(pk) for pk in
+               ResidencyPeriod.objects.filter(resident__in=[person, arrived]).values_list("pk", flat=True)}
     assert {(e.content_type.model, e.object_pk, e.action) for e in before} == {
         ("resident", str(arrived.pk), AuditLogEntry.Action.CREATE),
         ("resident", str(person.pk), AuditLogEntry.Action.UPDATE),
@@ -341,4 +342,4 @@ def test_free_text_with_tabs_backslashes_and_quotes_is_stored_as_sent():
 def test_an_updated_residents_copy_line_has_every_field_a_change_sets():
     from imports.feed.applying import _RESIDENT_LINE_FIELDS, RESIDENT_FIELDS
 
-    assert _RESIDENT_LINE_FIELDS == (*RESIDENT_FIELDS, "updated_at")
+    assert (*RESIDENT_FIELDS, "updated_at") == _RESIDENT_LINE_FIELDS
