@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/feed_bench.py                    # 50,000 changes over 300,000 residents
     .venv/bin/python benchmarks/feed_bench.py --changes 10000    # smaller, for a quick look
     .venv/bin/python benchmarks/feed_bench.py --profile          # also print a cProfile of the processing
+    .venv/bin/python benchmarks/feed_bench.py --db kvax_feed_me  # another database name (two people benchmarking)
 
-It creates its own database (``kvax_feed_bench`` on ``BENCH_PG_URL``, default
+It creates its own database (``kvax_feed_bench``, or ``--db``, on ``BENCH_PG_URL``, default
 ``postgres://postgres@127.0.0.1:5432``) and a temporary media folder, both removed at the end unless
 ``--keep``; migrates it; COPYs 300,000 synthetic residents (no stored histories: the feed derives and
 stores each person's history the first time it changes them) and builds one UTF-8 change file: address
@@ -15,10 +16,13 @@ about 10 % of them dated before a change of the same person earlier in the file 
 (a) the floor: decoding the file, parsing it with ``csv`` and COPYing its cells into a bare table;
 (b) receiving it (``imports.feed.resident_feed_receive``: hash, encryption, storage, encoding, row count);
 (c) processing it (``imports.feed.resident_feed_process``: validation, the people and their histories,
-    placement, the resident and period writes, their audit entries, the file's bookkeeping).
+    placement, the resident and period writes — new rows COPYed straight into their tables, updates COPYed
+    into temporary tables and applied by ``UPDATE ... FROM`` in pipeline mode while the audit entries are
+    built —, the audit entries chained by ``audit_entries_bulk_write``, the file's bookkeeping).
 
-Prints changes/s of (c) (target >= 10,000/s), (c)/(a), the Python process's CPU time and the machine's
-load average (on a shared machine the wall-clock figures move with the load), and the time of each step.
+Prints changes/s of (c) (target >= 10,000/s), (c)/(a), the Python process's CPU time, the number of audit
+entries the file wrote and the machine's load average (on a shared machine the wall-clock figures move with
+the load: compare runs made back to back), and the time of each step.
 """
 
 import argparse
@@ -195,19 +199,21 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=RESIDENTS)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--db", default=DB_NAME, help="database to create and drop (default: %(default)s)")
     args = parser.parse_args()
 
     media = tempfile.mkdtemp(prefix="kvax-feed-bench-")
-    _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    _admin_execute(f"CREATE DATABASE {DB_NAME}")
+    _admin_execute(f"DROP DATABASE IF EXISTS {args.db}")
+    _admin_execute(f"CREATE DATABASE {args.db}")
     try:
-        _setup_django(DB_NAME, media)
+        _setup_django(args.db, media)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
         from django.db import connection
 
         from accounts.roles import Role
+        from audit.models import AuditLogEntry
         from imports.feed import applying, receiving, resident_feed_process, resident_feed_receive
         from imports.models import ImportSource, ResidentFeedFile
         from records.models import ResidencyPeriod
@@ -243,12 +249,12 @@ def main() -> None:
 
             setattr(owner, name, wrapper)
 
-        for name in ("_parse", "_load", "_apply_rows", "_write", "_pg_insert", "_pg_update", "_audit",
+        for name in ("_parse", "_load", "_apply_rows", "_write", "_copy_into", "_audit_entries", "_audit",
                      "_save_row_errors"):
             timed(applying, name)
         from audit import services as audit_services
 
-        timed(audit_services, "chain_and_copy_rows")
+        timed(audit_services, "chain_and_copy_batch")
         connection.close()
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU time, not waits
         if profiler:
@@ -262,7 +268,8 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
         done = ResidentFeedFile.objects.get(pk=done.pk)
         print(f"result: {done.status}, {done.rows_applied:,} applied, {done.rows_error:,} errors, "
-              f"{done.residents_created:,} residents created, {ResidencyPeriod.objects.count():,} periods stored")
+              f"{done.residents_created:,} residents created, {ResidencyPeriod.objects.count():,} periods stored, "
+              f"{AuditLogEntry.objects.filter(action__in=(0, 1)).count():,} audit entries (creates and updates)")
         print(f"(a) floor (decode, csv, COPY into a bare table): {floor_s:.2f} s")
         print(f"(b) receive (hash, encrypt, store, encoding, count): {receive_s:.2f} s")
         print(f"(c) process: {process_s:.2f} s = {len(rows) / process_s:,.0f} changes/s "
@@ -270,8 +277,9 @@ def main() -> None:
         print(f"    CPU time of this process (Python side, without the database server): {process_cpu:.2f} s; "
               f"load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         labels = {"_load": "  of which the reads (3 queries) and histories",
-                  "_pg_insert": "  of which INSERTs (COPY + SQL)", "_pg_update": "  of which UPDATEs (COPY + SQL)",
-                  "chain_and_copy_rows": "  of which chaining + COPY of audit rows"}
+                  "_copy_into": "  of which COPYs (new rows; updates' rows)",
+                  "_audit_entries": "  of which building audit entries (overlaps the UPDATE)",
+                  "chain_and_copy_batch": "  of which chaining + COPY of audit rows"}
         for name, seconds in phases.items():
             print(f"    {labels.get(name, name):<42} {seconds:6.2f} s")
     finally:
@@ -279,7 +287,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            _admin_execute(f"DROP DATABASE IF EXISTS {args.db}")
             shutil.rmtree(media, ignore_errors=True)
 
 

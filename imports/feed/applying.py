@@ -16,21 +16,22 @@ the history but does not overwrite the current 氏名/住所/…: those come fro
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from operator import attrgetter
+from json.encoder import encode_basestring as _json_str  # the encoder of json.dumps(ensure_ascii=False)
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Model
-from django.db.models.base import ModelState
 from django.utils import timezone
 
+from audit.chain import BatchEntry, copy_text
 from audit.context import acting_as
 from audit.events import AuditEvent
 from audit.models import AuditLogEntry
-from audit.services import audit_entries_bulk_create, audit_event_record
+from audit.services import audit_entries_bulk_write, audit_event_record
 from imports.csvformat import RowError, is_blank
 from imports.feed.layout import (
     CREATING_KINDS,
@@ -50,9 +51,11 @@ from records.models import ResidencyCause, ResidencyPeriod, Resident
 from records.rules.residency import (
     BIRTH,
     CORRECTION,
+    RESIDENT,
     Change,
     Period,
     change_problem,
+    derived_periods,
     is_latest,
     place_change,
     summary_of,
@@ -63,7 +66,7 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 5000  # rows parsed between two progress updates
 LOOKUP_BATCH = 2000  # keys per lookup query (under SQLite's parameter limit)
 WRITE_BATCH = 2000
-AUDIT_BATCH = 5000
+COPY_CHUNK = 2000  # lines sent to PostgreSQL per write: it parses and indexes them while the next are formatted
 _ADVISORY_LOCK = 7_000_007  # pg_advisory_xact_lock key: one change file applied at a time
 MASK = "********"
 
@@ -205,43 +208,34 @@ def _fail(feed_file: ResidentFeedFile, actor: Any, problem: _FileProblem) -> Res
 
 
 # --- Applying -----------------------------------------------------------------------------------------
+# People are handled as plain values, never as model instances (Model.__init__ and attribute access cost
+# more per row than everything else here): what a change may set as a dict, what was loaded as a tuple.
 
 
-@dataclass
 class _Person:
-    """One person's state while the file's changes are applied to it."""
+    """One person's state while the file's changes are applied to it. ``before`` is None for a person the
+    file creates."""
 
-    resident: Resident
-    is_new: bool
-    stored: dict[date, tuple[int, Period]]  # the stored history by start (empty if none is stored)
-    periods: list[Period]
-    before: dict[str, Any]
-    changed: bool = False
+    __slots__ = ("address_number", "before", "changed", "id", "periods", "stored", "values")
 
-
-def _instance(model: type[Any], values: dict[str, Any], alias: str) -> Any:
-    """A saved row as a model instance, built the way Django unpickles one (``__new__``, the values, a fresh
-    state) rather than through ``__init__``, which costs more than everything else per row here."""
-    obj = object.__new__(model)
-    obj.__dict__.update(values)
-    obj._state = ModelState()
-    obj._state.adding, obj._state.db = False, alias
-    return obj
-
-
-_RESIDENT_ATTNAMES = tuple(f.attname for f in Resident._meta.concrete_fields)
-
-
-_resident_fields = attrgetter(*RESIDENT_FIELDS)
-
-
-def _resident_values(resident: Resident) -> dict[str, Any]:
-    return dict(zip(RESIDENT_FIELDS, _resident_fields(resident), strict=True))
+    def __init__(self, pk: int | None, address_number: str, values: dict[str, Any],
+                 before: tuple[Any, ...] | None) -> None:
+        self.id = pk
+        self.address_number = address_number
+        self.values = values  # RESIDENT_FIELDS -> value, as the changes leave them
+        self.before = before  # RESIDENT_FIELDS' values as loaded, in that order
+        self.stored: dict[date, tuple[int, Period]] = {}  # the stored history by start (empty if none)
+        self.periods: list[Period] = []
+        self.changed = False
 
 
 def _batches(items: Sequence[Any], size: int = LOOKUP_BATCH) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _column_of(model: type[Model]) -> dict[str, str]:
+    return {f.attname: str(f.column) for f in model._meta.concrete_fields}
 
 
 def _select(model: type[Model], columns: Sequence[str], key: str, keys: Sequence[Any], *,
@@ -254,7 +248,7 @@ def _select(model: type[Model], columns: Sequence[str], key: str, keys: Sequence
         return
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
-        column_of = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+        column_of = _column_of(model)
         field = model._meta.get_field(key)
         kind = "bigint" if field.get_internal_type() in ("AutoField", "BigAutoField", "ForeignKey") else "text"
         with connection.cursor() as cursor:
@@ -270,20 +264,21 @@ def _select(model: type[Model], columns: Sequence[str], key: str, keys: Sequence
         yield from (queryset.select_for_update() if lock else queryset).values_list(*columns)
 
 
+_RESIDENT_COLUMNS = ("id", "address_number", *RESIDENT_FIELDS)
 _PERIOD_COLUMNS = ("id", "resident_id", "status", "valid_from", "valid_until", "address", "postal_code", "cause")
+_INITIAL = ResidencyCause.INITIAL.value
 
 
 def _load(address_numbers: list[str], indexes: list[str]) -> tuple[dict[str, _Person], dict[str, str]]:
     """The people the file names (by 宛名番号) with their histories, and which 宛名番号 holds each of
     the file's My Numbers (by blind index): three queries on PostgreSQL."""
     people: dict[str, _Person] = {}
-    alias = connection.alias
     # Locked: a resident changed elsewhere (a correction request, say) between this read and the feed's
     # write would otherwise lose that change; the other writer waits for this transaction instead.
-    for values in _select(Resident, _RESIDENT_ATTNAMES, "address_number", address_numbers, lock=True):
-        resident = _instance(Resident, dict(zip(_RESIDENT_ATTNAMES, values, strict=True)), alias)
-        people[resident.address_number] = _Person(resident, False, {}, [], _resident_values(resident))
-    by_id = {person.resident.pk: person for person in people.values()}
+    for row in _select(Resident, _RESIDENT_COLUMNS, "address_number", address_numbers, lock=True):
+        before = tuple(row[2:])
+        people[row[1]] = _Person(row[0], row[1], dict(zip(RESIDENT_FIELDS, before, strict=True)), before)
+    by_id = {person.id: person for person in people.values()}
     for pk, resident_id, status, valid_from, valid_until, address, postal_code, cause in _select(
         ResidencyPeriod, _PERIOD_COLUMNS, "resident_id", list(by_id)
     ):
@@ -291,25 +286,33 @@ def _load(address_numbers: list[str], indexes: list[str]) -> tuple[dict[str, _Pe
                                                             cause))
     for person in people.values():
         if person.stored:
-            person.periods = sorted((p for _, p in person.stored.values()), key=lambda p: p.valid_from)
-        else:
-            person.periods = [Period(p.status, p.valid_from, p.valid_until, p.address, person.resident.postal_code,
-                                     ResidencyCause.INITIAL.value) for p in person.resident.derived_periods()]
+            person.periods = sorted((p for _, p in person.stored.values()), key=attrgetter("valid_from"))
+            continue
+        values = person.values
+        postal_code = values["postal_code"]
+        person.periods = [
+            Period(p.status, p.valid_from, p.valid_until, p.address, postal_code, _INITIAL)
+            for p in derived_periods(status=values["residency_status"], birth_date=values["birth_date"],
+                                     moved_in_on=values["moved_in_on"], moved_out_on=values["moved_out_on"],
+                                     died_on=values["died_on"], address=values["address"])
+        ]
     owners = {str(index): address_number for index, address_number in _select(
         Resident, ("my_number_index", "address_number"), "my_number_index", indexes)}
     return people, owners
 
 
 def _new_person(row: FeedRow) -> _Person:
-    resident = Resident(address_number=row.address_number, address=row.address, postal_code=row.postal_code)
-    _take_items(resident, row)
-    return _Person(resident, True, {}, [], {})
+    values = {"my_number_ciphertext": "", "my_number_index": None, "residency_status": RESIDENT,
+              "moved_in_on": None, "moved_out_on": None, "died_on": None, "address": row.address,
+              "postal_code": row.postal_code}
+    _take_items(values, row)
+    return _Person(None, row.address_number, values, None)
 
 
-def _take_items(resident: Resident, row: FeedRow) -> None:
-    resident.name, resident.name_kana = row.name, row.name_kana
-    resident.kana_key, resident.name_key = keys_of(row)
-    resident.sex, resident.birth_date = row.sex, row.birth_date
+def _take_items(values: dict[str, Any], row: FeedRow) -> None:
+    values["name"], values["name_kana"] = row.name, row.name_kana
+    values["kana_key"], values["name_key"] = keys_of(row)
+    values["sex"], values["birth_date"] = row.sex, row.birth_date
 
 
 @dataclass
@@ -334,7 +337,8 @@ def _apply_rows(rows: list[tuple[int, FeedRow]]) -> _Applied:
     for number, row in rows:
         by_person[row.address_number].append((number, row))
     for address_number, changes in by_person.items():
-        changes.sort(key=lambda item: (item[1].on, item[0]))
+        if len(changes) > 1:
+            changes.sort(key=lambda item: (item[1].on, item[0]))
         person = people.get(address_number)
         for number, row in changes:
             creating = person is None
@@ -345,14 +349,15 @@ def _apply_rows(rows: list[tuple[int, FeedRow]]) -> _Applied:
                 reject(number, "birth_known")
                 continue
             candidate = _new_person(row) if person is None else person
-            resident = candidate.resident
+            values = candidate.values
             index = indexes.get(row.my_number) if row.my_number else None
             if index is not None:
                 owner = owners.get(index)
                 if owner is not None and owner != address_number:
                     reject(number, "my_number_taken")
                     continue
-                if resident.my_number_index and resident.my_number_index != index and row.kind != CORRECTION:
+                held = values["my_number_index"]
+                if held and held != index and row.kind != CORRECTION:
                     reject(number, "my_number_differs")
                     continue
             change = Change(row.kind, row.on, row.address, row.postal_code)
@@ -364,26 +369,29 @@ def _apply_rows(rows: list[tuple[int, FeedRow]]) -> _Applied:
             latest = is_latest(person.periods, row.on)
             person.periods = place_change(person.periods, change)
             if latest:
-                _take_items(resident, row)
+                _take_items(values, row)
             # A My Number is not tied to a date: set when the person has none, replaced by a correction (the
             # only kind that got past the check above with a different one).
-            if index is not None and index != resident.my_number_index:
-                if resident.my_number_index:
-                    owners.pop(resident.my_number_index, None)
-                resident.my_number_ciphertext = encrypt_my_number(row.my_number)
-                resident.my_number_index = index
+            if index is not None and index != values["my_number_index"]:
+                if values["my_number_index"]:
+                    owners.pop(values["my_number_index"], None)
+                values["my_number_ciphertext"] = encrypt_my_number(row.my_number)
+                values["my_number_index"] = index
                 owners[index] = address_number
             person.changed = True
             applied += 1
         if person is not None and person.changed:
-            resident = person.resident
-            summary = summary_of(person.periods, moved_in_on=resident.moved_in_on, address=resident.address,
-                                 postal_code=resident.postal_code)
-            resident.residency_status = summary.status
-            resident.moved_in_on, resident.moved_out_on = summary.moved_in_on, summary.moved_out_on
-            resident.died_on = summary.died_on
-            resident.address, resident.postal_code = summary.address, summary.postal_code
+            values = person.values
+            summary = summary_of(person.periods, moved_in_on=values["moved_in_on"], address=values["address"],
+                                 postal_code=values["postal_code"])
+            values["residency_status"] = summary.status
+            values["moved_in_on"], values["moved_out_on"] = summary.moved_in_on, summary.moved_out_on
+            values["died_on"] = summary.died_on
+            values["address"], values["postal_code"] = summary.address, summary.postal_code
     return _Applied({a: p for a, p in people.items() if p.changed}, errors, applied)
+
+
+# --- Diffs, in django-auditlog's shape --------------------------------------------------------------
 
 
 def _text(value: Any) -> str:
@@ -398,67 +406,126 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+def _diff(names: Sequence[str], before: Sequence[Any], after: Sequence[Any]) -> dict[str, list[str]]:
+    """``{name: [old, new]}`` for each of ``names`` whose value changed (a null that became empty did not),
+    My Number columns masked."""
     changes = {}
-    for name, new in after.items():
-        old = before.get(name)
+    for name, old, new in zip(names, before, after, strict=True):
         if old == new or (old is None and (new == "" or new is None)):
             continue
         changes[name] = [MASK, MASK] if name in _MASKED else [_text(old), _text(new)]
     return changes
 
 
-def _pg_update(model: type[Model], names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """``UPDATE table SET names = ... FROM (COPYed rows) WHERE id = ...``: one statement for any number of
-    rows (rows are ``(id, *values)``). Identifiers only come from the model's metadata."""
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    column_of = {f.attname: str(f.column) for f in model._meta.concrete_fields}
-    columns = [quote(column_of[name]) for name in ("id", *names)]
-    temp = quote(f"kvax_feed_{model._meta.model_name}")
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "  # noqa: S608
-                       f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
-        with cursor.copy(f"COPY {temp} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            for row in rows:
-                copy.write_row([v if type(v) is str else _copy_text(v) for v in row])
-        assignments = ", ".join(f"{c} = t.{c}" for c in columns[1:])
-        cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.{columns[0]} = t.{columns[0]}")  # noqa: S608
-        cursor.execute(f"DROP TABLE {temp}")
+def changes_json(changes: dict[str, list[str]]) -> str:
+    """A diff as the text audit.chain.json_text makes of it (keys sorted, compact, not ASCII-escaped),
+    without the generic encoder: every value is a pair of strings."""
+    return "{" + ",".join(
+        f"{_json_str(name)}:[{_json_str(old)},{_json_str(new)}]" for name, (old, new) in sorted(changes.items())
+    ) + "}"
 
 
-def _pg_insert(model: type[Model], names: Sequence[str], rows: list[tuple[Any, ...]],
-               keys: Sequence[str]) -> dict[tuple[Any, ...], int]:
-    """COPY ``rows`` (values of ``names``) into a temporary table and ``INSERT ... SELECT`` them into the
-    model's table: ``{values of keys: new id}``. Identifiers only come from the model's metadata."""
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    column_of = {f.attname: str(f.column) for f in model._meta.concrete_fields}
-    columns = ", ".join(quote(column_of[name]) for name in names)
-    key_columns = ", ".join(quote(column_of[name]) for name in keys)
-    temp = quote(f"kvax_feed_new_{model._meta.model_name}")
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "  # noqa: S608
-                       f"SELECT {columns} FROM {table} WITH NO DATA")
-        with cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            for row in rows:
-                copy.write_row([v if type(v) is str else _copy_text(v) for v in row])
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} "  # noqa: S608
-                       f"RETURNING id, {key_columns}")
-        returned = cursor.fetchall()
-        cursor.execute(f"DROP TABLE {temp}")
-    return {tuple(row[1:]): row[0] for row in returned}
+# --- Writing ----------------------------------------------------------------------------------------
 
 
-def _copy_text(value: Any) -> str | None:
-    """A value as COPY's text format takes it (psycopg writes str fastest)."""
+@dataclass
+class _NewPeriod:
+    """A period the file opens (``id`` set once inserted)."""
+
+    resident: _Person
+    period: Period
+    id: int | None = None
+
+
+@dataclass
+class _Writes:
+    created: list[_Person] = field(default_factory=list)
+    updated: list[tuple[_Person, dict[str, list[str]]]] = field(default_factory=list)
+    periods_created: list[_NewPeriod] = field(default_factory=list)
+    # (id, resident id, valid_from, the period now, its diff)
+    periods_updated: list[tuple[int, int, Period, dict[str, list[str]]]] = field(default_factory=list)
+    # The audit entries of all of it, by model and action (built while PostgreSQL applies the updates).
+    audit: list[tuple[type[Model], int, list[BatchEntry]]] = field(default_factory=list)
+
+
+def _period_values(period: Period) -> tuple[str, date | None, str, str, str]:
+    """The values of PERIOD_FIELDS a period is stored with."""
+    return period.status, period.valid_until, period.address[:200], period.postal_code, period.cause
+
+
+def _plan(people: dict[str, _Person]) -> _Writes:
+    """What to write: residents created and updated (with their diffs), periods created and updated.
+    place_change never drops a start date (a same-day change replaces the period in place), so a stored
+    period is only ever updated."""
+    writes = _Writes()
+    for person in people.values():
+        if person.before is None:
+            writes.created.append(person)
+        else:
+            changes = _diff(RESIDENT_FIELDS, person.before, [person.values[name] for name in RESIDENT_FIELDS])
+            if changes:
+                writes.updated.append((person, changes))
+        for period in person.periods:
+            old = person.stored.get(period.valid_from)
+            if old is None:
+                writes.periods_created.append(_NewPeriod(person, period))
+                continue
+            pk, before = old
+            changes = _diff(PERIOD_FIELDS, _period_values(before), _period_values(period))
+            if changes:
+                writes.periods_updated.append((pk, person.id, period, changes))  # type: ignore[arg-type]
+    return writes
+
+
+_NEW_RESIDENT_FIELDS = tuple(f.attname for f in Resident._meta.concrete_fields)
+_RESIDENT_DEFAULTS = {f.attname: f.get_default() for f in Resident._meta.concrete_fields}
+_NEW_PERIOD_FIELDS = ("id", "resident_id", "valid_from", *PERIOD_FIELDS, "created_at", "updated_at")
+
+
+def _new_resident_values(person: _Person, now: datetime) -> dict[str, Any]:
+    return {**_RESIDENT_DEFAULTS, **person.values, "id": person.id, "address_number": person.address_number,
+            "created_at": now, "updated_at": now}
+
+
+def _write_generic(writes: _Writes, now: datetime) -> None:
+    """The ORM's bulk writes (SQLite in development and tests)."""
+    created = [Resident(**{k: v for k, v in _new_resident_values(p, now).items() if k != "id"})
+               for p in writes.created]
+    for batch in _batches(created, WRITE_BATCH):
+        Resident.objects.bulk_create(batch)
+    for person, resident in zip(writes.created, created, strict=True):
+        person.id = resident.pk
+    updated = [Resident(id=person.id, address_number=person.address_number, **person.values, updated_at=now)
+               for person, _ in writes.updated]
+    Resident.objects.bulk_update(updated, [*RESIDENT_FIELDS, "updated_at"], batch_size=500)
+    periods = [
+        ResidencyPeriod(id=pk, resident_id=resident_id, valid_from=period.valid_from,
+                        **dict(zip(PERIOD_FIELDS, _period_values(period), strict=True)), updated_at=now)
+        for pk, resident_id, period, _ in writes.periods_updated
+    ]
+    ResidencyPeriod.objects.bulk_update(periods, [*PERIOD_FIELDS, "updated_at"], batch_size=500)
+    new = [
+        ResidencyPeriod(resident_id=item.resident.id, valid_from=item.period.valid_from,  # type: ignore[misc]
+                        **dict(zip(PERIOD_FIELDS, _period_values(item.period), strict=True)),
+                        created_at=now, updated_at=now)
+        for item in writes.periods_created
+    ]
+    for batch in _batches(new, WRITE_BATCH):
+        ResidencyPeriod.objects.bulk_create(batch)
+    for item, saved in zip(writes.periods_created, new, strict=True):
+        item.id = saved.pk
+
+
+_NULL = "\\N"
+
+
+def _copy_field(value: Any) -> str:
+    """A value as one field of COPY's text format (for the few rows not formatted by a line function)."""
     kind = type(value)
     if kind is str:
-        return value  # type: ignore[no-any-return]
+        return copy_text(value)
     if value is None:
-        return None
+        return _NULL
     if kind is bool:
         return "t" if value else "f"
     if kind is date or kind is datetime:
@@ -466,140 +533,223 @@ def _copy_text(value: Any) -> str | None:
     return str(value)
 
 
-def _bulk_update(model: type[Model], objects: list[Any], names: Sequence[str]) -> None:
-    if not objects:
-        return
-    if connection.vendor == "postgresql":
-        # "id" is the primary key's attname on every model written here: read straight, not through .pk.
-        values = attrgetter("id", *names)
-        _pg_update(model, names, [values(obj) for obj in objects])
-    else:
-        model._default_manager.bulk_update(objects, list(names), batch_size=500)  # type: ignore[attr-defined]
+def _day(value: date | None) -> str:
+    return _NULL if value is None else value.isoformat()
 
 
-@dataclass
-class _Writes:
-    created: list[Resident] = field(default_factory=list)
-    updated: list[tuple[Resident, dict[str, list[str]]]] = field(default_factory=list)
-    periods_created: list[ResidencyPeriod] = field(default_factory=list)
-    periods_updated: list[tuple[ResidencyPeriod, dict[str, list[str]]]] = field(default_factory=list)
+def _chunks(lines: Iterable[str]) -> Iterator[str]:
+    """Lines of COPY text joined a chunk at a time: PostgreSQL parses and indexes one chunk while the next
+    is formatted."""
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == COPY_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def _row_lines(rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    for row in rows:
+        yield "\t".join([_copy_field(value) for value in row]) + "\n"
+
+
+# The columns of an updated resident's COPY line, in _resident_line's order (RESIDENT_FIELDS and updated_at).
+_RESIDENT_LINE_FIELDS = (
+    "name", "name_kana", "kana_key", "name_key", "sex", "birth_date", "postal_code", "address",
+    "my_number_ciphertext", "my_number_index", "residency_status", "moved_in_on", "moved_out_on", "died_on",
+    "updated_at",
+)
+
+
+def _resident_line(pk: int, values: dict[str, Any], stamp: str) -> str:
+    """An updated resident as a line of COPY text: id, then _RESIDENT_LINE_FIELDS (free text escaped)."""
+    index = values["my_number_index"]
+    return (
+        f"{pk}\t{copy_text(values['name'])}\t{copy_text(values['name_kana'])}\t{copy_text(values['kana_key'])}\t"
+        f"{copy_text(values['name_key'])}\t{values['sex']}\t{values['birth_date'].isoformat()}\t"
+        f"{copy_text(values['postal_code'])}\t{copy_text(values['address'])}\t"
+        f"{copy_text(values['my_number_ciphertext'])}\t{_NULL if index is None else copy_text(index)}\t"
+        f"{copy_text(values['residency_status'])}\t{_day(values['moved_in_on'])}\t{_day(values['moved_out_on'])}\t"
+        f"{_day(values['died_on'])}\t{stamp}\n"
+    )
+
+
+def _period_line(pk: int, resident_id: int, period: Period, stamp: str) -> str:
+    """A new period as a line of COPY text, in _NEW_PERIOD_FIELDS' order."""
+    return (
+        f"{pk}\t{resident_id}\t{period.valid_from.isoformat()}\t{copy_text(period.status)}\t"
+        f"{_day(period.valid_until)}\t{copy_text(period.address[:200])}\t{copy_text(period.postal_code)}\t"
+        f"{copy_text(period.cause)}\t{stamp}\t{stamp}\n"
+    )
+
+
+def _columns(model: type[Model], names: Sequence[str]) -> str:
+    """Quoted column names; identifiers only ever come from the model's metadata."""
+    column_of = _column_of(model)
+    return ", ".join(connection.ops.quote_name(column_of[name]) for name in names)
+
+
+def _take_ids(cursor: Any, residents: int, periods: int) -> tuple[list[int], list[int]]:
+    """Ids for the new residents and periods from their tables' sequences, in one round trip: rows go in
+    by COPY straight into the tables, and the audit entries know their ids without a RETURNING list."""
+    if not residents and not periods:
+        return [], []
+    cursor.execute(
+        "SELECT (SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)), "
+        "(SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s))",
+        [Resident._meta.db_table, residents, ResidencyPeriod._meta.db_table, periods],
+    )
+    resident_ids, period_ids = cursor.fetchone()
+    return resident_ids or [], period_ids or []
+
+
+def _copy_into(cursor: Any, table: str, columns: str, lines: Iterable[str]) -> None:
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for chunk in _chunks(lines):
+            copy.write(chunk)
+
+
+def _update_from(cursor: Any, model: type[Model], names: Sequence[str], lines: Iterable[str], temp: str) -> str:
+    """COPY ``lines`` (COPY text of ``id`` and ``names``) into a temporary table; returns the ``UPDATE table
+    SET names = ... FROM`` it for the caller to run (the table is dropped at the commit)."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    column_of = _column_of(model)
+    columns = [quote(column_of[name]) for name in ("id", *names)]
+    cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "  # noqa: S608
+                   f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+    _copy_into(cursor, temp, ", ".join(columns), lines)
+    assignments = ", ".join(f"{c} = t.{c}" for c in columns[1:])
+    return f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.{columns[0]} = t.{columns[0]}"  # noqa: S608
+
+
+def _write_postgresql(writes: _Writes, now: datetime) -> None:
+    """New rows COPYed straight into their tables with ids taken up front; updates COPYed into temporary
+    tables and applied by ``UPDATE ... FROM``. The residents' UPDATE (the longest statement) and the
+    foreign-key checks of the new periods run in pipeline mode, while this process builds the audit
+    entries (writes.audit)."""
+    quote = connection.ops.quote_name
+    stamp = now.isoformat()
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        resident_ids, period_ids = _take_ids(cursor, len(writes.created), len(writes.periods_created))
+        for person, pk in zip(writes.created, resident_ids, strict=True):
+            person.id = pk
+        for item, pk in zip(writes.periods_created, period_ids, strict=True):
+            item.id = pk
+        if writes.created:
+            values = itemgetter(*_NEW_RESIDENT_FIELDS)
+            _copy_into(cursor, quote(Resident._meta.db_table), _columns(Resident, _NEW_RESIDENT_FIELDS),
+                       _row_lines(values(_new_resident_values(p, now)) for p in writes.created))
+        if writes.periods_created:
+            _copy_into(cursor, quote(ResidencyPeriod._meta.db_table), _columns(ResidencyPeriod, _NEW_PERIOD_FIELDS),
+                       (_period_line(item.id, item.resident.id, item.period, stamp)  # type: ignore[arg-type]
+                        for item in writes.periods_created))
+        if writes.periods_updated:
+            cursor.execute(_update_from(cursor, ResidencyPeriod, (*PERIOD_FIELDS, "updated_at"), _row_lines(
+                (pk, *_period_values(period), now) for pk, _, period, _ in writes.periods_updated
+            ), "kvax_feed_periods"))
+        statements = ["SET CONSTRAINTS ALL IMMEDIATE"]  # the new periods' foreign keys, checked now
+        if writes.updated:
+            statements.insert(0, _update_from(cursor, Resident, _RESIDENT_LINE_FIELDS, (
+                _resident_line(person.id, person.values, stamp)  # type: ignore[arg-type]
+                for person, _ in writes.updated
+            ), "kvax_feed_residents"))
+        # Pipeline mode: the statements are sent at once and run on the server while this process builds the
+        # audit entries; their errors (a constraint) surface when the block ends.
+        with connection.connection.pipeline():
+            for statement in statements:
+                cursor.execute(statement)
+            writes.audit = _audit_entries(writes)
 
 
 def _write(people: dict[str, _Person], now: datetime) -> _Writes:
-    """Residents created and updated, periods created and updated, set-based. place_change never drops a
-    start date (a same-day change replaces the period in place), so a stored period is only ever updated."""
-    writes = _Writes()
-    for person in people.values():
-        resident = person.resident
-        resident.updated_at = now
-        if person.is_new:
-            resident.created_at = now
-            writes.created.append(resident)
-        else:
-            changes = _diff(person.before, _resident_values(resident))
-            if changes:
-                writes.updated.append((resident, changes))
-    _insert_residents(writes.created)
-    _bulk_update(Resident, [r for r, _ in writes.updated], (*RESIDENT_FIELDS, "updated_at"))
-
-    alias = connection.alias
-    for person in people.values():
-        resident_id = person.resident.pk
-        for period in person.periods:
-            values = {"status": period.status, "valid_until": period.valid_until, "address": period.address[:200],
-                      "postal_code": period.postal_code, "cause": period.cause}
-            old = person.stored.get(period.valid_from)
-            if old is None:
-                writes.periods_created.append(_instance(ResidencyPeriod, {
-                    "id": None, "resident_id": resident_id, "valid_from": period.valid_from, **values,
-                    "created_at": now, "updated_at": now,
-                }, alias))
-                continue
-            pk, before = old
-            changes = _diff({"status": before.status, "valid_until": before.valid_until, "address": before.address,
-                             "postal_code": before.postal_code, "cause": before.cause}, values)
-            if changes:
-                writes.periods_updated.append((_instance(ResidencyPeriod, {
-                    "id": pk, "resident_id": resident_id, "valid_from": period.valid_from, **values,
-                    "updated_at": now,
-                }, alias), changes))
-    _bulk_update(ResidencyPeriod, [p for p, _ in writes.periods_updated], (*PERIOD_FIELDS, "updated_at"))
-    _insert_periods(writes.periods_created)
+    """Residents created and updated, periods created and updated, set-based; and their audit entries,
+    built (writes.audit) but not yet written."""
+    writes = _plan(people)
+    if connection.vendor == "postgresql":
+        _write_postgresql(writes, now)
+    else:
+        _write_generic(writes, now)
+        writes.audit = _audit_entries(writes)
     return writes
 
 
-_NEW_RESIDENT_FIELDS = tuple(name for name in _RESIDENT_ATTNAMES if name != "id")
-_NEW_PERIOD_FIELDS = ("resident_id", "valid_from", *PERIOD_FIELDS, "created_at", "updated_at")
+# --- Audit entries ------------------------------------------------------------------------------------
+# Field diffs in django-auditlog's shape (My Number columns masked), one entry per resident and per period
+# written, built as text and chained by audit.services.audit_entries_bulk_write.
+
+_CREATED_RESIDENT_FIELDS = ("address_number", *RESIDENT_FIELDS)
+_NOTHING = (None,) * len(_CREATED_RESIDENT_FIELDS)
 
 
-def _insert_residents(residents: list[Resident]) -> None:
-    if connection.vendor != "postgresql":
-        for batch in _batches(residents, WRITE_BATCH):
-            Resident.objects.bulk_create(batch)
-        return
-    values = attrgetter(*_NEW_RESIDENT_FIELDS)
-    ids = _pg_insert(Resident, _NEW_RESIDENT_FIELDS, [values(r) for r in residents], ("address_number",))
-    for resident in residents:
-        resident.pk = ids[(resident.address_number,)]
-        resident._state.adding = False
+def _resident_repr(person: _Person) -> str:
+    """``str()`` of the resident (records.Resident.__str__: 宛名番号 and name, never the My Number)."""
+    return f"{person.address_number} {person.values['name']}"
 
 
-def _insert_periods(periods: list[ResidencyPeriod]) -> None:
-    if connection.vendor != "postgresql":
-        created = [ResidencyPeriod(**{name: getattr(p, name) for name in _NEW_PERIOD_FIELDS}) for p in periods]
-        for batch in _batches(created, WRITE_BATCH):
-            ResidencyPeriod.objects.bulk_create(batch)
-        for period, saved in zip(periods, created, strict=True):
-            period.pk = saved.pk
-        return
-    values = attrgetter(*_NEW_PERIOD_FIELDS)
-    ids = _pg_insert(ResidencyPeriod, _NEW_PERIOD_FIELDS, [values(p) for p in periods], ("resident_id", "valid_from"))
-    for period in periods:
-        period.pk = ids[(period.resident_id, period.valid_from)]
+def _period_repr(resident_id: int, period: Period) -> str:
+    """``str()`` of the period (records.ResidencyPeriod.__str__)."""
+    return f"#{resident_id} {period.status} {period.valid_from}–{period.valid_until or ''}"
 
 
-def _resident_created_changes(resident: Resident) -> dict[str, list[str]]:
-    return {"id": ["None", str(resident.pk)],
-            **_diff({}, {"address_number": resident.address_number, **_resident_values(resident)})}
-
-
-def _period_created_changes(period: ResidencyPeriod) -> dict[str, list[str]]:
-    changes = {"id": ["None", str(period.id)], "resident": ["None", str(period.resident_id)],
-               "valid_from": ["None", period.valid_from.isoformat()], "status": ["None", period.status]}
-    if period.valid_until is not None:
-        changes["valid_until"] = ["None", period.valid_until.isoformat()]
-    if period.address:
-        changes["address"] = ["None", period.address]
-    if period.postal_code:
-        changes["postal_code"] = ["None", period.postal_code]
+def _period_created_json(pk: int, resident_id: int, period: Period) -> str:
+    """A new period's CREATE diff as audit.chain.json_text would write it (keys sorted; id, resident,
+    valid_from and status always, the other fields when set), formatted directly: a 50,000-change file
+    creates some 87,000 periods. Ids and dates need no JSON escaping."""
+    parts = []
+    address = period.address[:200]
+    if address:
+        parts.append(f'"address":["None",{_json_str(address)}]')
     if period.cause:
-        changes["cause"] = ["None", period.cause]
-    return changes
+        parts.append(f'"cause":["None",{_json_str(period.cause)}]')
+    parts.append(f'"id":["None","{pk}"]')
+    if period.postal_code:
+        parts.append(f'"postal_code":["None",{_json_str(period.postal_code)}]')
+    parts.append(f'"resident":["None","{resident_id}"]')
+    parts.append(f'"status":["None",{_json_str(period.status)}]')
+    parts.append(f'"valid_from":["None","{period.valid_from.isoformat()}"]')
+    if period.valid_until is not None:
+        parts.append(f'"valid_until":["None","{period.valid_until.isoformat()}"]')
+    return "{" + ",".join(parts) + "}"
 
 
-def _changes_by_pk(batch: Sequence[tuple[Model, dict[str, list[str]]]]) -> Callable[[Model], dict[str, Any]]:
-    by_pk = {obj.id: changes for obj, changes in batch}  # type: ignore[attr-defined]
-    return lambda obj: by_pk[obj.id]  # type: ignore[attr-defined]
-
-
-def _audit(writes: _Writes, actor: Any, feed_id: int) -> None:
-    """Field diffs in django-auditlog's shape for every bulk write (My Number columns masked)."""
-    data = {"feed_file": feed_id}
-    groups: list[tuple[int, list[Any], Any]] = [
-        (AuditLogEntry.Action.CREATE, writes.created, _resident_created_changes),
-        (AuditLogEntry.Action.UPDATE, writes.updated, None),
-        (AuditLogEntry.Action.CREATE, writes.periods_created, _period_created_changes),
-        (AuditLogEntry.Action.UPDATE, writes.periods_updated, None),
+def _audit_entries(writes: _Writes) -> list[tuple[type[Model], int, list[BatchEntry]]]:
+    """The entries of every write, by model and action, in the order they are chained."""
+    create, update = AuditLogEntry.Action.CREATE, AuditLogEntry.Action.UPDATE
+    residents_created: list[BatchEntry] = []
+    for person in writes.created:
+        pk = person.id
+        values = person.values
+        changes = {"id": ["None", str(pk)], **_diff(
+            _CREATED_RESIDENT_FIELDS, _NOTHING, [person.address_number, *[values[n] for n in RESIDENT_FIELDS]])}
+        residents_created.append((str(pk), pk, _resident_repr(person), changes_json(changes)))
+    residents_updated: list[BatchEntry] = [
+        (str(person.id), person.id, _resident_repr(person), changes_json(changes))
+        for person, changes in writes.updated
     ]
-    for action, items, build in groups:
-        for batch in _batches(items, AUDIT_BATCH):
-            if build is None:
-                objects = [obj for obj, _ in batch]
-                audit_entries_bulk_create(actor=actor, action=action, objects=objects,
-                                          changes=_changes_by_pk(batch), additional_data=data)
-            else:
-                audit_entries_bulk_create(actor=actor, action=action, objects=list(batch), changes=build,
-                                          additional_data=data)
+    periods_created: list[BatchEntry] = []
+    for item in writes.periods_created:
+        pk, resident_id = item.id, item.resident.id
+        periods_created.append((str(pk), pk, _period_repr(resident_id, item.period),  # type: ignore[arg-type]
+                                _period_created_json(pk, resident_id, item.period)))  # type: ignore[arg-type]
+    periods_updated: list[BatchEntry] = [
+        (str(pk), pk, _period_repr(resident_id, period), changes_json(changes))
+        for pk, resident_id, period, changes in writes.periods_updated
+    ]
+    return [(Resident, create, residents_created), (Resident, update, residents_updated),
+            (ResidencyPeriod, create, periods_created), (ResidencyPeriod, update, periods_updated)]
+
+
+def _audit(writes: _Writes, actor: Any) -> int:
+    """Chain the entries built by _write; returns how many. Last in the transaction: the audit chain's head
+    stays locked from here until the commit."""
+    return sum(
+        audit_entries_bulk_write(actor=actor, action=action, model=model, entries=entries, count=len(entries))
+        for model, action, entries in writes.audit
+    )
 
 
 def _save_row_errors(feed_id: int, errors: list[tuple[int, RowError]]) -> None:
@@ -634,13 +784,15 @@ def _apply(feed_file: ResidentFeedFile, actor: Any, parsed: _Parsed) -> Resident
         locked.finished_at = now
         locked.full_clean()
         locked.save()
-        # Last: the audit chain's head stays locked from here until the commit.
-        _audit(writes, actor, locked.pk)
+        # Last: the audit chain's head stays locked from here until the commit. The event follows the file's
+        # entries directly in the chain (the head stays locked in between): "audit_entries" says how many
+        # entries before it are the file's writes.
+        entries = _audit(writes, actor)
         audit_event_record(
             event=AuditEvent.FEED_APPLIED, actor=actor, target=locked,
             data={"rows_total": locked.rows_total, "rows_applied": locked.rows_applied,
                   "rows_error": locked.rows_error, "residents_created": locked.residents_created,
                   "residents_updated": len(writes.updated), "periods_created": len(writes.periods_created),
-                  "periods_updated": len(writes.periods_updated)},
+                  "periods_updated": len(writes.periods_updated), "audit_entries": entries},
         )
     return locked

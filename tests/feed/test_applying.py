@@ -189,7 +189,7 @@ def test_a_different_my_number_needs_a_correction():
 def test_audit_entries_for_bulk_writes_and_one_event_per_file():
     person = resident("200070")
     my_number = new_my_number()
-    feed = receive_and_process([
+    receive_and_process([
         change("address_change", "2025-04-01", "200070", address="越谷市監査"),
         change("birth", "2025-05-05", "400070", birth="2025-05-05", my_number=my_number),
     ])
@@ -199,7 +199,7 @@ def test_audit_entries_for_bulk_writes_and_one_event_per_file():
     updated = AuditLogEntry.objects.get(object_pk=str(person.pk), action=AuditLogEntry.Action.UPDATE,
                                         content_type__model="resident")
     assert updated.changes["address"] == ["埼玉県越谷市越ヶ谷1-1", "越谷市監査"]
-    assert updated.additional_data == {"feed_file": feed.pk}
+    assert events.get().additional_data["audit_entries"] == 1 + 1 + 3  # the file's entries come just before it
     baby = Resident.objects.get(address_number="400070")
     created = AuditLogEntry.objects.get(object_pk=str(baby.pk), action=AuditLogEntry.Action.CREATE,
                                         content_type__model="resident")
@@ -255,3 +255,91 @@ def test_the_per_row_memos_hold_no_names_or_dates_once_a_file_is_done(monkeypatc
     assert Resident.objects.get(address_number="200901").kana_key == "コシガヤタロウ"
     for memo in (layout._parse_date, layout._normalize_kana, layout._keys):
         assert memo.cache_info().currsize == 0
+
+
+def test_the_file_event_counts_the_entries_of_its_writes_just_before_it_in_the_chain():
+    """The entries of a file's writes carry no reference to the file (they are written by
+    audit_entries_bulk_write): they are the ``audit_entries`` entries right before its feed.applied event,
+    the chain's head being locked from the first of them to the commit."""
+    person = resident("200075")
+    resident("200076")  # written before the file: not among its entries
+    feed = receive_and_process([
+        change("move_out", "2025-06-01", "200075", address="東京都"),
+        change("move_in", "2025-06-02", "300075", address="越谷市新"),
+    ])
+    event = AuditLogEntry.objects.get(event=AuditEvent.FEED_APPLIED, object_pk=str(feed.pk))
+    count = event.additional_data["audit_entries"]
+    data = event.additional_data
+    assert count == (data["residents_created"] + data["residents_updated"] + data["periods_created"]
+                     + data["periods_updated"]) == 1 + 1 + 2 + 1
+    before = list(AuditLogEntry.objects.filter(seq__gte=event.seq - count, seq__lt=event.seq).order_by("seq"))
+    assert [e.seq for e in before] == list(range(event.seq - count, event.seq))
+    arrived = Resident.objects.get(address_number="300075")
+    periods = {str(pk) for pk in
+               ResidencyPeriod.objects.filter(resident__in=[person, arrived]).values_list("pk", flat=True)}
+    assert {(e.content_type.model, e.object_pk, e.action) for e in before} == {
+        ("resident", str(arrived.pk), AuditLogEntry.Action.CREATE),
+        ("resident", str(person.pk), AuditLogEntry.Action.UPDATE),
+        *(("residencyperiod", pk, AuditLogEntry.Action.CREATE) for pk in periods),
+    }
+    assert all(e.actor == feed.uploaded_by for e in before)
+
+
+def test_period_entries_have_auditlogs_shape_and_repr():
+    person = resident("200077")
+    receive_and_process([change("move_out", "2025-06-01", "200077", address='東京都"港区"\\1', postal="105-0001")])
+    initial, moved = ResidencyPeriod.objects.filter(resident=person).order_by("valid_from")
+    entry = AuditLogEntry.objects.get(content_type__model="residencyperiod", object_pk=str(moved.pk))
+    assert entry.action == AuditLogEntry.Action.CREATE
+    assert entry.object_repr == str(moved)
+    assert entry.changes == {
+        "id": ["None", str(moved.pk)], "resident": ["None", str(person.pk)], "valid_from": ["None", "2025-06-01"],
+        "status": ["None", "moved_out"], "address": ["None", '東京都"港区"\\1'], "postal_code": ["None", "105-0001"],
+        "cause": ["None", "move_out"],
+    }
+    entry = AuditLogEntry.objects.get(content_type__model="residencyperiod", object_pk=str(initial.pk))
+    assert entry.changes["valid_until"] == ["None", "2025-06-01"]
+    assert entry.changes["cause"] == ["None", "initial"]
+    assert entry.object_repr == str(initial)
+
+
+def test_diff_text_is_what_json_text_makes_of_it():
+    from audit.chain import json_text
+    from imports.feed.applying import _period_created_json, changes_json
+    from records.rules.residency import Period
+
+    changes = {"name": ['越谷"\\\t花子', "x\ny"], "address": ["None", "越谷市"], "sex": ["1", "2"],
+               "my_number_index": ["********", "********"]}
+    assert changes_json(changes) == json_text(changes)
+    assert changes_json({}) == json_text({})
+    for period in (Period("resident", D(2025, 1, 2), None, "", "", ""),
+                   Period("moved_out", D(2025, 1, 2), D(2025, 3, 4), '住所"\\\t', "343-0001", "move_out")):
+        expected = {"id": ["None", "7"], "resident": ["None", "9"], "valid_from": ["None", "2025-01-02"],
+                    "status": ["None", period.status]}
+        for name in ("address", "postal_code", "cause"):
+            if getattr(period, name):
+                expected[name] = ["None", getattr(period, name)]
+        if period.valid_until:
+            expected["valid_until"] = ["None", period.valid_until.isoformat()]
+        assert _period_created_json(7, 9, period) == json_text(expected)
+
+
+def test_free_text_with_tabs_backslashes_and_quotes_is_stored_as_sent():
+    """COPY's text format escapes: names and addresses reach the tables unchanged (PostgreSQL path)."""
+    person = resident("200078")
+    name, address = "越谷\\\t花子", '越谷市"A"\\B'
+    receive_and_process([
+        change("address_change", "2025-06-01", "200078", name=name, address=address),
+        change("birth", "2025-06-02", "400078", name=name, birth="2025-06-02", address=address),
+    ])
+    person.refresh_from_db()
+    baby = Resident.objects.get(address_number="400078")
+    assert (person.name, person.address, baby.name, baby.address) == (name, address, name, address)
+    assert set(ResidencyPeriod.objects.filter(resident__in=[person, baby], valid_from__gte=D(2025, 6, 1))
+               .values_list("address", flat=True)) == {address}
+
+
+def test_an_updated_residents_copy_line_has_every_field_a_change_sets():
+    from imports.feed.applying import _RESIDENT_LINE_FIELDS, RESIDENT_FIELDS
+
+    assert (*RESIDENT_FIELDS, "updated_at") == _RESIDENT_LINE_FIELDS
