@@ -26,7 +26,7 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, ExtractMi
 from audit.events import AuditEvent
 from audit.models import AuditLogEntry, deleted_resident_expression
 from audit.permissions import can_view_log, can_view_report
-from records.models import Resident, VaccinationRecord
+from records.models import ResidencyPeriod, Resident, VaccinationRecord
 
 PAGE_SIZE = 50
 Action = AuditLogEntry.Action
@@ -107,8 +107,10 @@ def _record_ct() -> ContentType:
 
 
 def _resident_entries_q(resident_id: int) -> Q:
-    """The resident's own entries and those of every vaccination record of theirs — the records held
-    now, and deleted ones, found through their deletion entry (which keeps the record's fields)."""
+    """The resident's own entries, those of their residency periods (the change feed writes one per period)
+    and those of every vaccination record of theirs — the records held now, and deleted ones, found
+    through their deletion entry (which keeps the record's fields). Periods are only ever deleted with the
+    person."""
     record_ct = _record_ct()
     held = VaccinationRecord.objects.filter(resident_id=resident_id).order_by().values_list("pk", flat=True)
     # The expression of the partial index audit_deleted_resident_idx, so that index answers.
@@ -121,6 +123,10 @@ def _resident_entries_q(resident_id: int) -> Q:
     condition = Q(content_type=_resident_ct(), object_pk=str(resident_id))
     if record_pks:
         condition |= Q(content_type=record_ct, object_pk__in=record_pks)
+    period_pks = [str(pk) for pk in ResidencyPeriod.objects.filter(resident_id=resident_id)
+                  .order_by().values_list("pk", flat=True)]
+    if period_pks:
+        condition |= Q(content_type=ContentType.objects.get_for_model(ResidencyPeriod), object_pk__in=period_pks)
     return condition
 
 

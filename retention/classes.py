@@ -398,15 +398,18 @@ class AuditEntries:
 
         from audit.events import AuditEvent
         from audit.models import AuditLogEntry
-        from records.models import Resident
+        from records.models import ResidencyPeriod, Resident, VaccinationRecord
 
         # The records of earlier audit purges vouch for their checkpoints (audit.purge): kept for good.
         qs = AuditLogEntry.objects.filter(timestamp__lt=start_of_day(cutoff)).exclude(
             action=AuditLogEntry.Action.EVENT, event=AuditEvent.AUDIT_ENTRIES_PURGED
         )
         if held:
-            resident_type = ContentType.objects.get_for_model(Resident)
-            qs = qs.exclude(content_type=resident_type, object_id__in=held)
+            # A held person's entries stay: their own, their records' and their residency periods'.
+            qs = qs.exclude(content_type=ContentType.objects.get_for_model(Resident), object_id__in=held)
+            for model in (VaccinationRecord, ResidencyPeriod):
+                qs = qs.exclude(content_type=ContentType.objects.get_for_model(model), object_id__in=model.objects
+                                .filter(resident_id__in=held).values("pk"))
         return qs
 
     def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:

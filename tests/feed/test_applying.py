@@ -303,6 +303,29 @@ def test_period_entries_have_auditlogs_shape_and_repr():
     assert entry.object_repr == str(initial)
 
 
+def test_a_persons_period_entries_are_in_their_audit_history_and_kept_while_they_are_held():
+    """The auditor's resident history and the disclosure document (audit_entries_about_resident) list the
+    entries of the person's residency periods; an audit purge, however far it looks, keeps them (and
+    those of the person's records) while the person is under a hold."""
+    from audit.selectors import audit_entries_about_resident
+    from retention.classes import AuditEntries
+    from tests.factories import VaccinationRecordFactory
+
+    person = resident("200078")
+    record = VaccinationRecordFactory(resident=person)
+    receive_and_process([change("move_out", "2025-06-01", "200078", address="東京都港区1", postal="105-0001")])
+    periods = {str(pk) for pk in ResidencyPeriod.objects.filter(resident=person).values_list("pk", flat=True)}
+    assert len(periods) == 2
+    history = list(audit_entries_about_resident(resident_id=person.pk))
+    assert {e.object_pk for e in history if e.content_type.model == "residencyperiod"} == periods
+    assert {e.object_pk for e in history if e.content_type.model == "vaccinationrecord"} == {str(record.pk)}
+
+    cutoff = date(2200, 1, 1)
+    kept = set(AuditEntries().due_ids(cutoff=cutoff, held=set())) - set(
+        AuditEntries().due_ids(cutoff=cutoff, held={person.pk}))
+    assert kept == {e.seq for e in history}
+
+
 def test_diff_text_is_what_json_text_makes_of_it():
     from audit.chain import json_text
     from imports.feed.applying import _period_created_json, changes_json
