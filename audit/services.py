@@ -132,13 +132,15 @@ def audit_entries_bulk_create(
 
 def audit_entries_bulk_write(
     *, actor: Any | None, action: int, model: type[models.Model], entries: Iterable[BatchEntry], count: int,
+    additional_data: dict[str, Any] | None = None,
 ) -> int:
     """One entry per ``(object_pk, object_id, object_repr, changes)`` of objects of ``model`` (``count`` of
     them; ``entries`` may be a generator, consumed once while the entries are written), chained and
     inserted in one batch — audit_entries_bulk_create for callers that write many objects of one model and
     already hold each entry's parts as text (``changes`` as audit.chain.json_text of a dict with sorted
     keys, never a My Number): no model instances, no JSON round trip. The diff is kept as that text in
-    ``changes_text`` (``changes`` NULL; ``entry.changes_dict`` reads it). Same rules: inside the caller's
+    ``changes_text`` (``changes`` NULL; ``entry.changes_dict`` reads it). ``additional_data`` (identifiers
+    only, e.g. the file that made the writes) goes into every entry. Same rules: inside the caller's
     transaction, called last (the chain head stays locked until it ends)."""
     if count <= 0:
         return 0
@@ -150,7 +152,8 @@ def audit_entries_bulk_write(
         chain_and_copy_batch(
             EntryBatch(content_type_id=content_type_id, action=action,
                        actor_id=actor_obj.pk if actor_obj is not None else None,
-                       remote_addr=None if address is None else str(address), additional_data=None),
+                       remote_addr=None if address is None else str(address),
+                       additional_data=json_text(additional_data) if additional_data else None),
             entries, count,
         )
         return count
@@ -158,7 +161,7 @@ def audit_entries_bulk_write(
         AuditLogEntry(
             content_type_id=content_type_id, object_pk=object_pk, object_id=object_id, object_repr=object_repr,
             action=action, changes=None, changes_text=changes or "", actor=actor_obj,
-            remote_addr=address,
+            remote_addr=address, additional_data=additional_data or None,
         )
         for object_pk, object_id, object_repr, changes in entries
     ]

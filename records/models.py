@@ -83,18 +83,22 @@ class Resident(BaseModel):
     """A person known to the city: resident, moved out, deceased or registered non-resident. The dead
     keep their records and are handled like the living (seed III.7 ⑩)."""
 
-    address_number = models.CharField(_("団体内宛名番号"), max_length=15, unique=True,
-                                      validators=[address_number_validator])
+    # Unique through Meta.constraints rather than unique=True, here and below: on PostgreSQL unique=True
+    # adds a second, LIKE-pattern index to a CharField that no query uses and every write maintains.
+    address_number = models.CharField(_("団体内宛名番号"), max_length=15, validators=[address_number_validator])
     # 個人番号: only ciphertext and a keyed blind index are stored; see records/crypto.py.
     my_number_ciphertext = models.TextField(_("個人番号"), blank=True, editable=False)
-    my_number_index = models.CharField(_("個人番号検索索引"), max_length=64, null=True, blank=True,
-                                       unique=True, editable=False)
-    information_provision_code = models.CharField(_("情報提供用個人識別符号"), max_length=64, null=True,
-                                                  blank=True, unique=True)
+    # NULL, not "", for "none": the unique constraints admit any number of NULLs.
+    my_number_index = models.CharField(_("個人番号検索索引"), max_length=64, null=True, blank=True,  # noqa: DJ001
+                                       editable=False)
+    information_provision_code = models.CharField(_("情報提供用個人識別符号"), max_length=64, null=True,  # noqa: DJ001
+                                                  blank=True)
     name = models.CharField(_("氏名"), max_length=100)
     name_kana = models.CharField(_("氏名の振り仮名"), max_length=100)
+    # Searched by prefix (kana_key__startswith, which the LIKE-pattern index serves) and, for the name,
+    # exactly (eligibility's checks) or by substring (no btree helps).
     kana_key = models.CharField(_("振り仮名検索キー"), max_length=100, db_index=True, editable=False)
-    name_key = models.CharField(_("氏名検索キー"), max_length=100, db_index=True, editable=False)
+    name_key = models.CharField(_("氏名検索キー"), max_length=100, editable=False)
     sex = models.PositiveSmallIntegerField(_("性別"), choices=Sex.choices)
     birth_date = models.DateField(_("生年月日"), db_index=True)
     postal_code = models.CharField(_("郵便番号"), max_length=8, blank=True, validators=[postal_code_validator])
@@ -115,13 +119,19 @@ class Resident(BaseModel):
     auto_response_disabled = models.BooleanField(_("自動応答不可フラグ"), default=False)
     use_suspended = models.BooleanField(_("利用停止中"), default=False,
                                         help_text=_("利用停止請求が認められている間は抽出・通知・自動提供から除外します。"))
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)  # BaseModel's, without its index
 
     class Meta:
         verbose_name = _("宛名")
         verbose_name_plural = _("宛名")
         ordering = ["kana_key", "birth_date"]
         permissions = [("reveal_my_number", _("個人番号を表示できる"))]
+        indexes = [models.Index(fields=["name_key"], name="resident_name_key_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["address_number"], name="resident_address_number_unique"),
+            models.UniqueConstraint(fields=["my_number_index"], name="resident_my_number_index_unique"),
+            models.UniqueConstraint(fields=["information_provision_code"],
+                                    name="resident_provision_code_unique"),
             models.CheckConstraint(
                 condition=~Q(residency_status=ResidencyStatus.MOVED_OUT) | Q(moved_out_on__isnull=False),
                 name="resident_moved_out_has_date",
@@ -192,14 +202,17 @@ class ResidencyPeriod(BaseModel):
     """One stretch of a person's residency history: status and address from ``valid_from`` (inclusive)
     until ``valid_until`` (exclusive; null while current). See records/rules/residency.py."""
 
+    # Not db_index: residency_one_start_per_day leads with the resident. Nor is created_at indexed: a
+    # change file inserts tens of thousands of periods, and nothing looks them up by creation time.
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="residency_periods",
-                                 verbose_name=_("宛名"))
+                                 verbose_name=_("宛名"), db_index=False)
     status = models.CharField(_("住民状態"), max_length=20, choices=ResidencyStatus.choices)
     valid_from = models.DateField(_("開始日"))
     valid_until = models.DateField(_("終了日（翌日）"), null=True, blank=True)
     address = models.CharField(_("住所"), max_length=200, blank=True)
     postal_code = models.CharField(_("郵便番号"), max_length=8, blank=True)
     cause = models.CharField(_("異動事由"), max_length=30, choices=ResidencyCause.choices)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)  # BaseModel's, without its index
 
     class Meta:
         verbose_name = _("住民期間")

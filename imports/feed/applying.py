@@ -743,11 +743,12 @@ def _audit_entries(writes: _Writes) -> list[tuple[type[Model], int, list[BatchEn
             (ResidencyPeriod, create, periods_created), (ResidencyPeriod, update, periods_updated)]
 
 
-def _audit(writes: _Writes, actor: Any) -> int:
-    """Chain the entries built by _write; returns how many. Last in the transaction: the audit chain's head
-    stays locked from here until the commit."""
+def _audit(writes: _Writes, actor: Any, feed_id: int) -> int:
+    """Chain the entries built by _write, each naming the file; returns how many. Last in the transaction:
+    the audit chain's head stays locked from here until the commit."""
     return sum(
-        audit_entries_bulk_write(actor=actor, action=action, model=model, entries=entries, count=len(entries))
+        audit_entries_bulk_write(actor=actor, action=action, model=model, entries=entries, count=len(entries),
+                                 additional_data={"feed_file": feed_id})
         for model, action, entries in writes.audit
     )
 
@@ -787,7 +788,7 @@ def _apply(feed_file: ResidentFeedFile, actor: Any, parsed: _Parsed) -> Resident
         # Last: the audit chain's head stays locked from here until the commit. The event follows the file's
         # entries directly in the chain (the head stays locked in between): "audit_entries" says how many
         # entries before it are the file's writes.
-        entries = _audit(writes, actor)
+        entries = _audit(writes, actor, locked.pk)
         audit_event_record(
             event=AuditEvent.FEED_APPLIED, actor=actor, target=locked,
             data={"rows_total": locked.rows_total, "rows_applied": locked.rows_applied,

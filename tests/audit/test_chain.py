@@ -203,15 +203,15 @@ def test_bulk_write_of_text_entries_joins_the_chain(log):
     before = AuditLogEntry.objects.count()
     with transaction.atomic():
         written = audit_entries_bulk_write(actor=staff, action=AuditLogEntry.Action.CREATE, model=VaccinationRecord,
-                                           entries=_batch_entries(7), count=7)
+                                           entries=_batch_entries(7), count=7, additional_data={"file": 5})
     assert written == 7 and AuditLogEntry.objects.count() == before + 7
     report = chain_verify()
     assert report.ok, report
     entries = list(AuditLogEntry.objects.order_by("seq"))[-7:]
     for i, (entry, (object_pk, object_id, object_repr, changes)) in enumerate(zip(entries, _batch_entries(7),
                                                                                   strict=True)):
-        assert (entry.object_pk, entry.object_id, entry.object_repr, entry.actor) == (
-            object_pk, object_id, object_repr, staff), i
+        assert (entry.object_pk, entry.object_id, entry.object_repr, entry.actor, entry.additional_data) == (
+            object_pk, object_id, object_repr, staff, {"file": 5}), i
         # The diff is kept as text (changes_text) and read through auditlog's changes_dict.
         assert entry.changes is None and entry.changes_text == (changes or "")
         assert entry.changes_dict == ({} if changes is None else json.loads(changes))

@@ -257,10 +257,9 @@ def test_the_per_row_memos_hold_no_names_or_dates_once_a_file_is_done(monkeypatc
         assert memo.cache_info().currsize == 0
 
 
-def test_the_file_event_counts_the_entries_of_its_writes_just_before_it_in_the_chain():
-    """The entries of a file's writes carry no reference to the file (they are written by
-    audit_entries_bulk_write): they are the ``audit_entries`` entries right before its feed.applied event,
-    the chain's head being locked from the first of them to the commit."""
+def test_the_entries_of_a_files_writes_name_it_and_come_just_before_its_event():
+    """The entries of a file's writes name the file, and they are the ``audit_entries`` entries right
+    before its feed.applied event, the chain's head being locked from the first of them to the commit."""
     person = resident("200075")
     resident("200076")  # written before the file: not among its entries
     feed = receive_and_process([
@@ -282,7 +281,7 @@ def test_the_file_event_counts_the_entries_of_its_writes_just_before_it_in_the_c
         ("resident", str(person.pk), AuditLogEntry.Action.UPDATE),
         *(("residencyperiod", pk, AuditLogEntry.Action.CREATE) for pk in periods),
     }
-    assert all(e.actor == feed.uploaded_by for e in before)
+    assert all(e.actor == feed.uploaded_by and e.additional_data == {"feed_file": feed.pk} for e in before)
 
 
 def test_period_entries_have_auditlogs_shape_and_repr():
