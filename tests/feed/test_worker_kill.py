@@ -1,6 +1,6 @@
 """The feed's task (thin, acks_late, retried on lost database connections only) and a real Celery worker
-killed with SIGKILL while it holds the applying transaction: nothing may be half-applied, and the next
-worker applies the file, once (PostgreSQL and Redis database 14)."""
+killed with SIGKILL inside the applying transaction (stopped there by a table lock the test holds):
+nothing may be half-applied, and the next worker applies the file, once (PostgreSQL and Redis)."""
 
 import os
 import signal
@@ -90,6 +90,25 @@ def _wait_for(predicate, timeout: float, interval: float = 0.01):
     return None
 
 
+def _hold_periods_table():
+    """A session of the test's own holding the periods table in SHARE mode until it rolls back: reads go
+    on, but the feed's writes of new periods wait for it — so the worker is stopped inside its applying
+    transaction, however fast it runs."""
+    import psycopg
+
+    holder = psycopg.connect(_database_url())
+    holder.execute(f"LOCK TABLE {ResidencyPeriod._meta.db_table} IN SHARE MODE")
+    return holder
+
+
+def _periods_write_waiting() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock' AND query LIKE %s",
+                       [f'%"{ResidencyPeriod._meta.db_table}"%'])
+        return bool(cursor.fetchone()[0])
+
+
 def _applying() -> bool:
     """Whether some session holds the feed's advisory lock, i.e. is inside the applying transaction."""
     with connection.cursor() as cursor:
@@ -124,11 +143,14 @@ def test_a_worker_killed_inside_the_applying_transaction_leaves_nothing(settings
                    kana=p.resident.name_kana, birth="1970-01-01", sex="1", address="東京都") for p in people]
     log = tmp_path / "worker.log"
     workers: list[subprocess.Popen] = []
+    holder = _hold_periods_table()
     try:
         feed_file = receive(rows, actor=feed_staff())  # enqueued on commit (transaction=True)
         workers.append(_start_worker("feed-first", tmp_path, log))
-        assert _wait_for(_applying, 90), log.read_text()
+        assert _wait_for(_periods_write_waiting, 90, 0.05), log.read_text()
+        assert _applying()
         _kill(workers[0])
+        holder.rollback()
         # The database notices the dead client at its next read or write and rolls the transaction back.
         assert _wait_for(lambda: not _applying(), 90, 0.2)
 
@@ -147,6 +169,7 @@ def test_a_worker_killed_inside_the_applying_transaction_leaves_nothing(settings
         assert Resident.objects.filter(residency_status="moved_out", moved_out_on=date(2025, 6, 1)).count() == ROWS
         assert ResidencyPeriod.objects.count() == 2 * ROWS
     finally:
+        holder.close()
         for worker in workers:
             _kill(worker)
         broker.flushdb()
