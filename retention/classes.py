@@ -397,7 +397,7 @@ class AuditEntries:
         from django.contrib.contenttypes.models import ContentType
 
         from audit.events import AuditEvent
-        from audit.models import AuditLogEntry
+        from audit.models import AuditLogEntry, deleted_resident_expression
         from records.models import ResidencyPeriod, Resident, VaccinationRecord
 
         # The records of earlier audit purges vouch for their checkpoints (audit.purge): kept for good.
@@ -410,6 +410,14 @@ class AuditEntries:
             for model in (VaccinationRecord, ResidencyPeriod):
                 qs = qs.exclude(content_type=ContentType.objects.get_for_model(model), object_id__in=model.objects
                                 .filter(resident_id__in=held).values("pk"))
+            # And every entry of their records deleted since, found through the deletion entry, which names
+            # them in its diff (audit_deleted_resident_idx), as the auditor's resident history finds them.
+            record_type = ContentType.objects.get_for_model(VaccinationRecord)
+            deleted = AuditLogEntry.objects.alias(named_resident=deleted_resident_expression()).filter(
+                action=AuditLogEntry.Action.DELETE, content_type=record_type,
+                named_resident__in=[str(pk) for pk in held],
+            ).values("object_pk")
+            qs = qs.exclude(content_type=record_type, object_pk__in=deleted)
         return qs
 
     def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:

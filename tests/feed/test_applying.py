@@ -305,8 +305,9 @@ def test_period_entries_have_auditlogs_shape_and_repr():
 def test_a_persons_period_entries_are_in_their_audit_history_and_kept_while_they_are_held():
     """The auditor's resident history and the disclosure document (audit_entries_about_resident) list the
     entries of the person's residency periods; an audit purge, however far it looks, keeps them (and
-    those of the person's records) while the person is under a hold."""
+    those of the person's records, deleted ones included) while the person is under a hold."""
     from audit.selectors import audit_entries_about_resident
+    from records.services import vaccination_record_delete
     from retention.classes import AuditEntries
     from tests.factories import VaccinationRecordFactory
 
@@ -319,6 +320,10 @@ def test_a_persons_period_entries_are_in_their_audit_history_and_kept_while_they
     assert {e.object_pk for e in history if e.content_type.model == "residencyperiod"} == periods
     assert {e.object_pk for e in history if e.content_type.model == "vaccinationrecord"} == {str(record.pk)}
 
+    gone = VaccinationRecordFactory(resident=person, vaccinated_on=record.vaccinated_on - timedelta(days=40))
+    vaccination_record_delete(actor=gone.created_by, record=gone, reason="二重入力")
+    history = list(audit_entries_about_resident(resident_id=person.pk))
+    assert str(gone.pk) in {e.object_pk for e in history if e.action == AuditLogEntry.Action.DELETE}
     cutoff = date(2200, 1, 1)
     kept = set(AuditEntries().due_ids(cutoff=cutoff, held=set())) - set(
         AuditEntries().due_ids(cutoff=cutoff, held={person.pk}))
