@@ -3,12 +3,8 @@ killed with SIGKILL inside the applying transaction (stopped there by a table lo
 nothing may be half-applied, and the next worker applies the file, once (PostgreSQL and Redis)."""
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 from celery.exceptions import Retry
@@ -23,8 +19,8 @@ from records.models import ResidencyPeriod, Resident
 from tests.conftest import requires_postgres
 from tests.feed.helpers import change, feed_staff, receive
 from tests.imports.factories import residents_bulk
+from tests.workers import hold_table, kill, start_worker, wait_for, write_waiting
 
-ROOT = Path(__file__).resolve().parents[2]
 # Emptied before and after; KVAX_TEST_REDIS_URL names another database (a shared machine).
 REDIS_URL = os.environ.get("KVAX_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 ROWS = 8000
@@ -57,56 +53,6 @@ def test_a_lost_database_connection_is_retried_and_other_errors_propagate(monkey
     monkeypatch.setattr("imports.feed.resident_feed_process", bug)
     with pytest.raises(ValueError, match="a bug"):
         resident_feed_process_task.delay(7)
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _start_worker(name: str, media: Path, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "koshigaya_vax.settings.dev", "DATABASE_URL": _database_url(),
-           "CELERY_BROKER_URL": REDIS_URL, "MEDIA_ROOT": str(media), "KVAX_VAR_DIR": str(media), "DEBUG": "0"}
-    command = [sys.executable, "-m", "celery", "-A", "koshigaya_vax", "worker", "--concurrency=1", "--pool=prefork",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", "-n", f"{name}@%h"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def _kill(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(10)
-
-
-def _wait_for(predicate, timeout: float, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return None
-
-
-def _hold_periods_table():
-    """A session of the test's own holding the periods table in SHARE mode until it rolls back: reads go
-    on, but the feed's writes of new periods wait for it — so the worker is stopped inside its applying
-    transaction, however fast it runs."""
-    import psycopg
-
-    holder = psycopg.connect(_database_url())
-    holder.execute(f"LOCK TABLE {ResidencyPeriod._meta.db_table} IN SHARE MODE")
-    return holder
-
-
-def _periods_write_waiting() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock' AND query LIKE %s",
-                       [f'%"{ResidencyPeriod._meta.db_table}"%'])
-        return bool(cursor.fetchone()[0])
 
 
 def _applying() -> bool:
@@ -143,16 +89,16 @@ def test_a_worker_killed_inside_the_applying_transaction_leaves_nothing(settings
                    kana=p.resident.name_kana, birth="1970-01-01", sex="1", address="東京都") for p in people]
     log = tmp_path / "worker.log"
     workers: list[subprocess.Popen] = []
-    holder = _hold_periods_table()
+    holder = hold_table(ResidencyPeriod)  # the worker's writes of new periods wait for it
     try:
         feed_file = receive(rows, actor=feed_staff())  # enqueued on commit (transaction=True)
-        workers.append(_start_worker("feed-first", tmp_path, log))
-        assert _wait_for(_periods_write_waiting, 90, 0.05), log.read_text()
+        workers.append(start_worker("feed-first", tmp_path, log, broker_url=REDIS_URL))
+        assert wait_for(lambda: write_waiting(ResidencyPeriod), 90, 0.05), log.read_text()
         assert _applying()
-        _kill(workers[0])
+        kill(workers[0])
         holder.rollback()
         # The database notices the dead client at its next read or write and rolls the transaction back.
-        assert _wait_for(lambda: not _applying(), 90, 0.2)
+        assert wait_for(lambda: not _applying(), 90, 0.2)
 
         assert ResidentFeedFile.objects.get(pk=feed_file.pk).status == FeedStatus.VALIDATING
         assert not Resident.objects.exclude(residency_status="resident").exists()
@@ -161,8 +107,8 @@ def test_a_worker_killed_inside_the_applying_transaction_leaves_nothing(settings
 
         with Connection(REDIS_URL, transport_options={"visibility_timeout": 0}) as conn:
             conn.default_channel.qos.restore_visible(num=10)
-        workers.append(_start_worker("feed-second", tmp_path, log))
-        assert _wait_for(lambda: ResidentFeedFile.objects.get(pk=feed_file.pk).status == FeedStatus.APPLIED, 120,
+        workers.append(start_worker("feed-second", tmp_path, log, broker_url=REDIS_URL))
+        assert wait_for(lambda: ResidentFeedFile.objects.get(pk=feed_file.pk).status == FeedStatus.APPLIED, 120,
                          0.2), log.read_text()
         done = ResidentFeedFile.objects.get(pk=feed_file.pk)
         assert (done.rows_total, done.rows_applied, done.rows_error) == (ROWS, ROWS, 0)
@@ -171,5 +117,5 @@ def test_a_worker_killed_inside_the_applying_transaction_leaves_nothing(settings
     finally:
         holder.close()
         for worker in workers:
-            _kill(worker)
+            kill(worker)
         broker.flushdb()

@@ -2,18 +2,13 @@
 killed with SIGKILL (PostgreSQL and Redis) — and then resumed deletes exactly the approved set."""
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from datetime import date
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from audit.chain import chain_verify
 from records.models import ResidencyStatus, Resident, Sex
@@ -22,8 +17,8 @@ from retention.models import BatchStatus, PurgeBatch, PurgeReport, ReportStatus,
 from retention.services import purge_report_approve, purge_report_create, purge_report_stop
 from tests.conftest import requires_postgres
 from tests.retention.factories import person_who_left
+from tests.workers import kill, start_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 # This issue's database, emptied before and after; KVAX_TEST_REDIS_URL names another (a shared machine).
 REDIS_URL = os.environ.get("KVAX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TODAY = date(2026, 11, 26)
@@ -161,37 +156,6 @@ def test_the_command_dry_run_stores_a_report_and_deletes_nothing(db):
 
 # --- a real worker, killed -------------------------------------------------------------------------------
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _start_worker(name: str, tmp: Path, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "koshigaya_vax.settings.dev", "DATABASE_URL": _database_url(),
-           "CELERY_BROKER_URL": REDIS_URL, "MEDIA_ROOT": str(tmp), "KVAX_VAR_DIR": str(tmp), "DEBUG": "0"}
-    command = [sys.executable, "-m", "celery", "-A", "koshigaya_vax", "worker", "--concurrency=1", "--pool=prefork",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", "-n", f"{name}@%h"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def _kill(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(10)
-
-
-def _wait_for(predicate, timeout: float, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return None
-
-
 def _batches_done(report: PurgeReport) -> int:
     return PurgeBatch.objects.filter(item__report=report, status=BatchStatus.DONE).count()
 
@@ -234,9 +198,9 @@ def test_a_worker_killed_mid_purge_and_the_next_one_deletes_exactly_the_approved
     workers: list[subprocess.Popen] = []
     try:
         purge_report_approve(actor=admin_user, report=report)  # autocommit: published at once
-        workers.append(_start_worker("first", tmp_path, log))
-        assert _wait_for(lambda: _batches_done(report) >= 20, 60), log.read_text()
-        _kill(workers[0])
+        workers.append(start_worker("first", tmp_path, log, broker_url=REDIS_URL))
+        assert wait_for(lambda: _batches_done(report) >= 20, 60), log.read_text()
+        kill(workers[0])
         done = _batches_done(report)
         assert 20 <= done < 300, done
         assert Resident.objects.filter(pk__in=approved).count() == 3000 - 10 * done
@@ -245,8 +209,8 @@ def test_a_worker_killed_mid_purge_and_the_next_one_deletes_exactly_the_approved
 
         with Connection(REDIS_URL, transport_options={"visibility_timeout": 0}) as conn:
             conn.default_channel.qos.restore_visible(num=10)
-        workers.append(_start_worker("second", tmp_path, log))
-        assert _wait_for(lambda: PurgeReport.objects.get(pk=report.pk).status == ReportStatus.COMPLETED, 120, 0.2), \
+        workers.append(start_worker("second", tmp_path, log, broker_url=REDIS_URL))
+        assert wait_for(lambda: PurgeReport.objects.get(pk=report.pk).status == ReportStatus.COMPLETED, 120, 0.2), \
             log.read_text()
 
         assert not Resident.objects.filter(pk__in=approved).exists()
@@ -256,5 +220,5 @@ def test_a_worker_killed_mid_purge_and_the_next_one_deletes_exactly_the_approved
         assert chain_verify().ok
     finally:
         for worker in workers:
-            _kill(worker)
+            kill(worker)
         broker.flushdb()
