@@ -384,7 +384,7 @@ class ImportRowErrors:
 class AuditEntries:
     """The audit log's own entries, identified by ``seq``. The only sanctioned deletion of the append-only
     log: the chain keeps a checkpoint for every deleted range (audit.purge) and still verifies. Entries
-    about a held person (the resident as object) stay."""
+    about a held person (their own, their records' and their residency periods') stay."""
 
     key = "audit_entries"
     label = _("監査ログ")
@@ -394,30 +394,17 @@ class AuditEntries:
     minimum_years = LEGAL_MINIMUM_YEARS
 
     def _due(self, cutoff: date, held: set[int]) -> Any:
-        from django.contrib.contenttypes.models import ContentType
-
         from audit.events import AuditEvent
-        from audit.models import AuditLogEntry, deleted_resident_expression
-        from records.models import ResidencyPeriod, Resident, VaccinationRecord
+        from audit.models import AuditLogEntry
+        from audit.selectors import audit_entries_about_residents_q
 
         # The records of earlier audit purges vouch for their checkpoints (audit.purge): kept for good.
         qs = AuditLogEntry.objects.filter(timestamp__lt=start_of_day(cutoff)).exclude(
             action=AuditLogEntry.Action.EVENT, event=AuditEvent.AUDIT_ENTRIES_PURGED
         )
         if held:
-            # A held person's entries stay: their own, their records' and their residency periods'.
-            qs = qs.exclude(content_type=ContentType.objects.get_for_model(Resident), object_id__in=held)
-            for model in (VaccinationRecord, ResidencyPeriod):
-                qs = qs.exclude(content_type=ContentType.objects.get_for_model(model), object_id__in=model.objects
-                                .filter(resident_id__in=held).values("pk"))
-            # And every entry of their records deleted since, found through the deletion entry, which names
-            # them in its diff (audit_deleted_resident_idx), as the auditor's resident history finds them.
-            record_type = ContentType.objects.get_for_model(VaccinationRecord)
-            deleted = AuditLogEntry.objects.alias(named_resident=deleted_resident_expression()).filter(
-                action=AuditLogEntry.Action.DELETE, content_type=record_type,
-                named_resident__in=[str(pk) for pk in held],
-            ).values("object_pk")
-            qs = qs.exclude(content_type=record_type, object_pk__in=deleted)
+            # A held person's entries stay: their own, their records' (deleted ones too) and their periods'.
+            qs = qs.exclude(audit_entries_about_residents_q(resident_ids=held))
         return qs
 
     def due_ids(self, *, cutoff: date, held: set[int]) -> Iterator[int]:
