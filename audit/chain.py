@@ -12,7 +12,6 @@ django-auditlog and audit.services, and bulk writes on SQLite) or, on PostgreSQL
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -25,6 +24,7 @@ from django.utils import timezone
 
 from audit.events import AuditEvent
 from audit.models import AuditChainCheckpoint, AuditChainHead, AuditLogEntry
+from koshigaya_vax.pgcopy import COPY_NULL, copy_field, copy_text
 
 GENESIS_HASH = "0" * 64
 HEAD_PK = 1
@@ -230,23 +230,7 @@ _ROW_COLUMNS = (
 )
 
 
-def copy_text(value: str) -> str:
-    """A text value as one field of COPY's text format (backslash, tab, newline and carriage return
-    escaped; JSON text from json.dumps holds no raw control characters, only backslashes)."""
-    if _COPY_SPECIAL.search(value) is None:
-        return value
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-_COPY_NULL = "\\N"
 _COPY_CHUNK = 2000  # lines sent to the server per write: it parses and indexes them while we hash the next
-
-
-def _copy_field(value: Any) -> str:
-    if value is None:
-        return _COPY_NULL
-    return copy_text(value) if type(value) is str else str(value)
 
 
 def _reserve(cursor: Any, count: int) -> tuple[int, str]:
@@ -334,8 +318,8 @@ def chain_and_copy_batch(batch: EntryBatch, entries: Iterable[BatchEntry], count
     tail = json.dumps([batch.actor_id, batch.remote_addr, None], **_DUMP)[1:-1]  # type: ignore[arg-type]
     additional = batch.additional_data or "null"
     head = f"{batch.content_type_id}\t"
-    shared = (f"\t{_copy_field(batch.actor_id)}\t{_copy_field(batch.remote_addr)}"
-              f"\t{_copy_field(batch.additional_data)}\t{copy_text(batch.event)}\t{now.isoformat()}\t")
+    shared = (f"\t{copy_field(batch.actor_id)}\t{copy_field(batch.remote_addr)}"
+              f"\t{copy_field(batch.additional_data)}\t{copy_text(batch.event)}\t{now.isoformat()}\t")
     action = f"\t{batch.action}\t"
     database = connections[DEFAULT_DB_ALIAS]
     sha256 = hashlib.sha256
@@ -352,8 +336,8 @@ def chain_and_copy_batch(batch: EntryBatch, entries: Iterable[BatchEntry], count
                                   f"null,{_json_str(changes or '')},{tail},{additional}]")
                 digest = sha256((prev + canonical_text).encode()).hexdigest()
                 lines.append(
-                    f"{head}{copy_text(object_pk)}\t{_COPY_NULL if object_id is None else number}\t"
-                    f"{copy_text(object_repr)}{action}{_COPY_NULL}\t{copy_text(changes or '')}"
+                    f"{head}{copy_text(object_pk)}\t{COPY_NULL if object_id is None else number}\t"
+                    f"{copy_text(object_repr)}{action}{COPY_NULL}\t{copy_text(changes or '')}"
                     f"{shared}{seq}\t{prev}\t{digest}\n"
                 )
                 prev = digest

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from audit.chain import BatchEntry, copy_text
+from audit.chain import BatchEntry
 from audit.context import acting_as
 from audit.events import AuditEvent
 from audit.models import AuditLogEntry
@@ -46,6 +46,7 @@ from imports.feed.layout import (
 from imports.models import FeedStatus, ResidentFeedFile, ResidentFeedRowError
 from imports.services.parsing import MalformedCsv, csv_records
 from imports.services.storage import import_file_read
+from koshigaya_vax.pgcopy import COPY_NULL, copy_field, copy_text
 from records.crypto import encrypt_my_number, my_number_blind_index
 from records.models import ResidencyCause, ResidencyPeriod, Resident
 from records.rules.residency import (
@@ -516,25 +517,8 @@ def _write_generic(writes: _Writes, now: datetime) -> None:
         item.id = saved.pk
 
 
-_NULL = "\\N"
-
-
-def _copy_field(value: Any) -> str:
-    """A value as one field of COPY's text format (for the few rows not formatted by a line function)."""
-    kind = type(value)
-    if kind is str:
-        return copy_text(value)
-    if value is None:
-        return _NULL
-    if kind is bool:
-        return "t" if value else "f"
-    if kind is date or kind is datetime:
-        return value.isoformat()  # type: ignore[no-any-return]
-    return str(value)
-
-
 def _day(value: date | None) -> str:
-    return _NULL if value is None else value.isoformat()
+    return COPY_NULL if value is None else value.isoformat()
 
 
 def _chunks(lines: Iterable[str]) -> Iterator[str]:
@@ -552,7 +536,7 @@ def _chunks(lines: Iterable[str]) -> Iterator[str]:
 
 def _row_lines(rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     for row in rows:
-        yield "\t".join([_copy_field(value) for value in row]) + "\n"
+        yield "\t".join([copy_field(value) for value in row]) + "\n"
 
 
 # The columns of an updated resident's COPY line, in _resident_line's order (RESIDENT_FIELDS and updated_at).
@@ -570,7 +554,7 @@ def _resident_line(pk: int, values: dict[str, Any], stamp: str) -> str:
         f"{pk}\t{copy_text(values['name'])}\t{copy_text(values['name_kana'])}\t{copy_text(values['kana_key'])}\t"
         f"{copy_text(values['name_key'])}\t{values['sex']}\t{values['birth_date'].isoformat()}\t"
         f"{copy_text(values['postal_code'])}\t{copy_text(values['address'])}\t"
-        f"{copy_text(values['my_number_ciphertext'])}\t{_NULL if index is None else copy_text(index)}\t"
+        f"{copy_text(values['my_number_ciphertext'])}\t{COPY_NULL if index is None else copy_text(index)}\t"
         f"{copy_text(values['residency_status'])}\t{_day(values['moved_in_on'])}\t{_day(values['moved_out_on'])}\t"
         f"{_day(values['died_on'])}\t{stamp}\n"
     )

@@ -11,7 +11,6 @@ so the CREATE entries are built here as text (JSON diff, repr) and chained by
 audit.services.audit_entries_bulk_write.
 """
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,10 +20,11 @@ from typing import Any
 
 from django.db import connection
 
-from audit.chain import BatchEntry, copy_text
+from audit.chain import BatchEntry
 from audit.models import AuditLogEntry
 from audit.services import audit_entries_bulk_write
 from imports.selectors import import_existing_events
+from koshigaya_vax.pgcopy import COPY_NULL, COPY_SPECIAL, copy_field, copy_text
 from records.models import RecordSource, VaccinationRecord
 
 # The values a row contributes, in this order; the rest (id, timestamps, source, import) are the same for
@@ -121,8 +121,6 @@ def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...], cha
 
 
 _COPY_CHUNK = 2000
-_NULL = "\\N"
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
 class _CopyLines:
@@ -134,8 +132,7 @@ class _CopyLines:
     def __init__(self, fixed: tuple[Any, ...]) -> None:
         self.dates: dict[date, str] = {}
         self.tail = "\t".join(
-            "\\N" if v is None else copy_text(v.isoformat() if isinstance(v, date | datetime) else str(v))
-            for v in fixed
+            copy_field(v) for v in fixed
         ) + "\n"
 
     def format(self, ids: Sequence[int], rows: Sequence[RecordValues], start: int, end: int) -> str:
@@ -144,7 +141,7 @@ class _CopyLines:
         for position in range(start, end):
             (resident, vaccinated_on, clinic, place, age, billing_month, category, lot, vaccine, before_move_in,
              screening, vaccinating, payment, fee, dose, remarks1, remarks2, remarks3) = rows[position]
-            if _COPY_SPECIAL.search(place + lot + screening + vaccinating + remarks1 + remarks2 + remarks3):
+            if COPY_SPECIAL.search(place + lot + screening + vaccinating + remarks1 + remarks2 + remarks3):
                 place, lot, screening, vaccinating, remarks1, remarks2, remarks3 = (
                     copy_text(v) for v in (place, lot, screening, vaccinating, remarks1, remarks2, remarks3))
             day = dates.get(vaccinated_on)
@@ -154,7 +151,7 @@ class _CopyLines:
             if month is None:
                 month = dates[billing_month] = billing_month.isoformat()
             lines.append(
-                f"{ids[position]}\t{resident}\t{day}\t{_NULL if clinic is None else clinic}\t{place}\t{age}\t"
+                f"{ids[position]}\t{resident}\t{day}\t{COPY_NULL if clinic is None else clinic}\t{place}\t{age}\t"
                 f"{month}\t{category}\t{lot}\t{vaccine}\t{'t' if before_move_in else 'f'}\t{screening}\t"
                 f"{vaccinating}\t{payment}\t{fee}\t{dose}\t{remarks1}\t{remarks2}\t{remarks3}\t{tail}"
             )
