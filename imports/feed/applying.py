@@ -46,6 +46,7 @@ from imports.feed.layout import (
 from imports.models import FeedStatus, ResidentFeedFile, ResidentFeedRowError
 from imports.services.parsing import MalformedCsv, csv_records
 from imports.services.storage import import_file_read
+from koshigaya_vax.batchjobs import gc_paused
 from koshigaya_vax.pgcopy import COPY_NULL, copy_field, copy_text
 from records.crypto import encrypt_my_number, my_number_blind_index
 from records.models import ResidencyCause, ResidencyPeriod, Resident
@@ -170,7 +171,7 @@ def resident_feed_process(*, feed_id: int) -> ResidentFeedFile:
     if feed_file.status != FeedStatus.VALIDATING:
         return feed_file
     actor = feed_file.uploaded_by
-    with acting_as(actor):
+    with acting_as(actor), gc_paused():
         try:
             try:
                 text = import_file_read(clinic_import=feed_file).decode(feed_file.encoding)

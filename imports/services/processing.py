@@ -27,6 +27,7 @@ from imports.services.inserting import RecordValues, event_key, records_audit, r
 from imports.services.matching import match_residents
 from imports.services.parsing import MalformedCsv, csv_records
 from imports.services.storage import import_file_read
+from koshigaya_vax.batchjobs import gc_paused
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def clinic_import_process(*, import_id: int) -> ClinicImport:
     if clinic_import.status != ImportStatus.VALIDATING:
         return clinic_import
     actor = clinic_import.uploaded_by
-    with acting_as(actor):
+    with acting_as(actor), gc_paused():
         try:
             text = import_file_read(clinic_import=clinic_import).decode(clinic_import.encoding)
             outcome = _Validation(clinic_import, today=timezone.localdate()).run(csv_records(text))
