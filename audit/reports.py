@@ -97,8 +97,9 @@ def event_label(code: str) -> str:
         return code
 
 
-# A protected person's (支援措置) address never leaves in an export, not even inside a field diff.
-PROTECTED_ADDRESS_FIELDS = frozenset({"postal_code", "address", "address_detail"})
+# A protected person's (支援措置) address never leaves in an export, not even inside a field diff; nor does
+# their residency history, which a change file's entry holds as text with the addresses in it.
+PROTECTED_ADDRESS_FIELDS = frozenset({"postal_code", "address", "address_detail", "residency_periods"})
 
 
 def protected_entry_ids(entries: list[AuditLogEntry]) -> set[int]:
@@ -141,10 +142,14 @@ def entry_change_rows(entry: AuditLogEntry, *, mask_address: bool = False) -> li
         label = name
         if model is not None:
             try:
-                # Reverse relations (which auditlog may list) have no verbose_name of their own.
-                label = str(getattr(model._meta.get_field(name), "verbose_name", name))
+                field = model._meta.get_field(name)
             except FieldDoesNotExist:
-                label = name
+                pass
+            else:
+                # A reverse relation (a change file's entry holds the person's residency periods under
+                # residency_periods) has no verbose_name of its own: the related model's name is its label.
+                label = str(field.related_model._meta.verbose_name_plural if field.auto_created and not field.concrete
+                            else getattr(field, "verbose_name", name))
         if isinstance(value, dict) and value.get("type") == "m2m":
             objects = ", ".join(str(o) for o in value.get("objects", []))
             before, after = "", f"{value.get('operation', '')}: {objects}"

@@ -78,6 +78,9 @@ RESIDENT_FIELDS = (
     "my_number_ciphertext", "my_number_index", "residency_status", "moved_in_on", "moved_out_on", "died_on",
 )
 _MASKED = frozenset({"my_number_ciphertext", "my_number_index"})
+# A person's audit entry also holds the residency periods the file wrote for them, under the name of the
+# reverse relation (audit.reports labels it with the period model's name and masks it as an address).
+HISTORY_KEY = "residency_periods"
 PERIOD_FIELDS = ("status", "valid_until", "address", "postal_code", "cause")
 
 _MESSAGES = {
@@ -441,13 +444,16 @@ class _NewPeriod:
 
 @dataclass
 class _Writes:
-    created: list[_Person] = field(default_factory=list)
-    updated: list[tuple[_Person, dict[str, list[str]]]] = field(default_factory=list)
+    # People the file creates, with the diff of their residency history (see _history_diff).
+    created: list[tuple[_Person, list[str]]] = field(default_factory=list)
+    # People it changes, with their diff: their fields and/or their residency history.
+    changed: list[tuple[_Person, dict[str, list[str]]]] = field(default_factory=list)
+    # Those of them whose own row changes (not only their history).
+    updated: list[_Person] = field(default_factory=list)
     periods_created: list[_NewPeriod] = field(default_factory=list)
-    # (id, resident id, valid_from, the period now, its diff)
-    periods_updated: list[tuple[int, int, Period, dict[str, list[str]]]] = field(default_factory=list)
-    # The audit entries of all of it, by model and action (built while PostgreSQL applies the updates).
-    audit: list[tuple[type[Model], int, list[BatchEntry]]] = field(default_factory=list)
+    periods_updated: list[tuple[int, int, Period]] = field(default_factory=list)  # (id, resident id, period now)
+    # The audit entries of all of it, by action (built while PostgreSQL applies the updates).
+    audit: list[tuple[int, list[BatchEntry]]] = field(default_factory=list)
 
 
 def _period_values(period: Period) -> tuple[str, date | None, str, str, str]:
@@ -456,26 +462,35 @@ def _period_values(period: Period) -> tuple[str, date | None, str, str, str]:
 
 
 def _plan(people: dict[str, _Person]) -> _Writes:
-    """What to write: residents created and updated (with their diffs), periods created and updated.
+    """What to write: residents created and updated, periods created and updated, and each person's diff.
     place_change never drops a start date (a same-day change replaces the period in place), so a stored
     period is only ever updated."""
     writes = _Writes()
     for person in people.values():
-        if person.before is None:
-            writes.created.append(person)
-        else:
-            changes = _diff(RESIDENT_FIELDS, person.before, [person.values[name] for name in RESIDENT_FIELDS])
-            if changes:
-                writes.updated.append((person, changes))
+        before: list[Period] = []
+        after: list[Period] = []
         for period in person.periods:
             old = person.stored.get(period.valid_from)
             if old is None:
                 writes.periods_created.append(_NewPeriod(person, period))
+                after.append(period)
                 continue
-            pk, before = old
-            changes = _diff(PERIOD_FIELDS, _period_values(before), _period_values(period))
-            if changes:
-                writes.periods_updated.append((pk, person.id, period, changes))  # type: ignore[arg-type]
+            pk, stored = old
+            if _period_values(stored) != _period_values(period):
+                writes.periods_updated.append((pk, person.id, period))  # type: ignore[arg-type]
+                before.append(stored)
+                after.append(period)
+        history = _history_diff(before, after) if after else None
+        if person.before is None:
+            writes.created.append((person, history or ["None", "None"]))
+            continue
+        changes = _diff(RESIDENT_FIELDS, person.before, [person.values[name] for name in RESIDENT_FIELDS])
+        if changes:
+            writes.updated.append(person)
+        if history:
+            changes[HISTORY_KEY] = history
+        if changes:
+            writes.changed.append((person, changes))
     return writes
 
 
@@ -492,18 +507,18 @@ def _new_resident_values(person: _Person, now: datetime) -> dict[str, Any]:
 def _write_generic(writes: _Writes, now: datetime) -> None:
     """The ORM's bulk writes (SQLite in development and tests)."""
     created = [Resident(**{k: v for k, v in _new_resident_values(p, now).items() if k != "id"})
-               for p in writes.created]
+               for p, _ in writes.created]
     for batch in _batches(created, WRITE_BATCH):
         Resident.objects.bulk_create(batch)
-    for person, resident in zip(writes.created, created, strict=True):
+    for (person, _), resident in zip(writes.created, created, strict=True):
         person.id = resident.pk
     updated = [Resident(id=person.id, address_number=person.address_number, **person.values, updated_at=now)
-               for person, _ in writes.updated]
+               for person in writes.updated]
     Resident.objects.bulk_update(updated, [*RESIDENT_FIELDS, "updated_at"], batch_size=500)
     periods = [
         ResidencyPeriod(id=pk, resident_id=resident_id, valid_from=period.valid_from,
                         **dict(zip(PERIOD_FIELDS, _period_values(period), strict=True)), updated_at=now)
-        for pk, resident_id, period, _ in writes.periods_updated
+        for pk, resident_id, period in writes.periods_updated
     ]
     ResidencyPeriod.objects.bulk_update(periods, [*PERIOD_FIELDS, "updated_at"], batch_size=500)
     new = [
@@ -620,27 +635,27 @@ def _write_postgresql(writes: _Writes, now: datetime) -> None:
     stamp = now.isoformat()
     with connection.cursor() as cursor, connection.wrap_database_errors:
         resident_ids, period_ids = _take_ids(cursor, len(writes.created), len(writes.periods_created))
-        for person, pk in zip(writes.created, resident_ids, strict=True):
+        for (person, _), pk in zip(writes.created, resident_ids, strict=True):
             person.id = pk
         for item, pk in zip(writes.periods_created, period_ids, strict=True):
             item.id = pk
         if writes.created:
             values = itemgetter(*_NEW_RESIDENT_FIELDS)
             _copy_into(cursor, quote(Resident._meta.db_table), _columns(Resident, _NEW_RESIDENT_FIELDS),
-                       _row_lines(values(_new_resident_values(p, now)) for p in writes.created))
+                       _row_lines(values(_new_resident_values(p, now)) for p, _ in writes.created))
         if writes.periods_created:
             _copy_into(cursor, quote(ResidencyPeriod._meta.db_table), _columns(ResidencyPeriod, _NEW_PERIOD_FIELDS),
                        (_period_line(item.id, item.resident.id, item.period, stamp)  # type: ignore[arg-type]
                         for item in writes.periods_created))
         if writes.periods_updated:
             cursor.execute(_update_from(cursor, ResidencyPeriod, (*PERIOD_FIELDS, "updated_at"), _row_lines(
-                (pk, *_period_values(period), now) for pk, _, period, _ in writes.periods_updated
+                (pk, *_period_values(period), now) for pk, _, period in writes.periods_updated
             ), "kvax_feed_periods"))
         statements = ["SET CONSTRAINTS ALL IMMEDIATE"]  # the new periods' foreign keys, checked now
         if writes.updated:
             statements.insert(0, _update_from(cursor, Resident, _RESIDENT_LINE_FIELDS, (
                 _resident_line(person.id, person.values, stamp)  # type: ignore[arg-type]
-                for person, _ in writes.updated
+                for person in writes.updated
             ), "kvax_feed_residents"))
         # Pipeline mode: the statements are sent at once and run on the server while this process builds the
         # audit entries; their errors (a constraint) surface when the block ends.
@@ -663,8 +678,10 @@ def _write(people: dict[str, _Person], now: datetime) -> _Writes:
 
 
 # --- Audit entries ------------------------------------------------------------------------------------
-# Field diffs in django-auditlog's shape (My Number columns masked), one entry per resident and per period
-# written, built as text and chained by audit.services.audit_entries_bulk_write.
+# One entry per person the file created or changed: their field diff in django-auditlog's shape (My Number
+# columns masked) and, under HISTORY_KEY, the residency periods written for them (one entry per period
+# tripled the entries of a file: some 87,000 periods for 50,000 changes). Built as text and chained by
+# audit.services.audit_entries_bulk_write.
 
 _CREATED_RESIDENT_FIELDS = ("address_number", *RESIDENT_FIELDS)
 _NOTHING = (None,) * len(_CREATED_RESIDENT_FIELDS)
@@ -675,66 +692,48 @@ def _resident_repr(person: _Person) -> str:
     return f"{person.address_number} {person.values['name']}"
 
 
-def _period_repr(resident_id: int, period: Period) -> str:
-    """``str()`` of the period (records.ResidencyPeriod.__str__)."""
-    return f"#{resident_id} {period.status} {period.valid_from}–{period.valid_until or ''}"
-
-
-def _period_created_json(pk: int, resident_id: int, period: Period) -> str:
-    """A new period's CREATE diff as audit.chain.json_text would write it (keys sorted; id, resident,
-    valid_from and status always, the other fields when set), formatted directly: a 50,000-change file
-    creates some 87,000 periods. Ids and dates need no JSON escaping."""
-    parts = []
-    address = period.address[:200]
-    if address:
-        parts.append(f'"address":["None",{_json_str(address)}]')
-    if period.cause:
-        parts.append(f'"cause":["None",{_json_str(period.cause)}]')
-    parts.append(f'"id":["None","{pk}"]')
+def _period_text(period: Period) -> str:
+    """A period as one line of a history diff: ``2019-04-01–2025-06-01 resident 343-0001 越谷市… (initial)``
+    (stored values, as django-auditlog writes them; the end is open while the period is current)."""
+    parts = [f"{period.valid_from.isoformat()}–{'' if period.valid_until is None else period.valid_until.isoformat()}",
+             period.status]
     if period.postal_code:
-        parts.append(f'"postal_code":["None",{_json_str(period.postal_code)}]')
-    parts.append(f'"resident":["None","{resident_id}"]')
-    parts.append(f'"status":["None",{_json_str(period.status)}]')
-    parts.append(f'"valid_from":["None","{period.valid_from.isoformat()}"]')
-    if period.valid_until is not None:
-        parts.append(f'"valid_until":["None","{period.valid_until.isoformat()}"]')
-    return "{" + ",".join(parts) + "}"
+        parts.append(period.postal_code)
+    if period.address:
+        parts.append(period.address[:200])
+    parts.append(f"({period.cause})")
+    return " ".join(parts)
 
 
-def _audit_entries(writes: _Writes) -> list[tuple[type[Model], int, list[BatchEntry]]]:
-    """The entries of every write, by model and action, in the order they are chained."""
-    create, update = AuditLogEntry.Action.CREATE, AuditLogEntry.Action.UPDATE
+def _history_diff(before: list[Period], after: list[Period]) -> list[str]:
+    """The HISTORY_KEY diff: the periods the file changed as they were ("None" if it only added some), and
+    the periods it added or changed as they are now, in date order."""
+    return ["; ".join(map(_period_text, before)) or "None", "; ".join(map(_period_text, after))]
+
+
+def _audit_entries(writes: _Writes) -> list[tuple[int, list[BatchEntry]]]:
+    """One entry per person the file created or changed, by action, in the order they are chained."""
     residents_created: list[BatchEntry] = []
-    for person in writes.created:
+    for person, history in writes.created:
         pk = person.id
         values = person.values
-        changes = {"id": ["None", str(pk)], **_diff(
+        changes = {"id": ["None", str(pk)], HISTORY_KEY: history, **_diff(
             _CREATED_RESIDENT_FIELDS, _NOTHING, [person.address_number, *[values[n] for n in RESIDENT_FIELDS]])}
         residents_created.append((str(pk), pk, _resident_repr(person), changes_json(changes)))
-    residents_updated: list[BatchEntry] = [
+    residents_changed: list[BatchEntry] = [
         (str(person.id), person.id, _resident_repr(person), changes_json(changes))
-        for person, changes in writes.updated
+        for person, changes in writes.changed
     ]
-    periods_created: list[BatchEntry] = []
-    for item in writes.periods_created:
-        pk, resident_id = item.id, item.resident.id
-        periods_created.append((str(pk), pk, _period_repr(resident_id, item.period),  # type: ignore[arg-type]
-                                _period_created_json(pk, resident_id, item.period)))  # type: ignore[arg-type]
-    periods_updated: list[BatchEntry] = [
-        (str(pk), pk, _period_repr(resident_id, period), changes_json(changes))
-        for pk, resident_id, period, changes in writes.periods_updated
-    ]
-    return [(Resident, create, residents_created), (Resident, update, residents_updated),
-            (ResidencyPeriod, create, periods_created), (ResidencyPeriod, update, periods_updated)]
+    return [(AuditLogEntry.Action.CREATE, residents_created), (AuditLogEntry.Action.UPDATE, residents_changed)]
 
 
 def _audit(writes: _Writes, actor: Any, feed_id: int) -> int:
     """Chain the entries built by _write, each naming the file; returns how many. Last in the transaction:
     the audit chain's head stays locked from here until the commit."""
     return sum(
-        audit_entries_bulk_write(actor=actor, action=action, model=model, entries=entries, count=len(entries),
+        audit_entries_bulk_write(actor=actor, action=action, model=Resident, entries=entries, count=len(entries),
                                  additional_data={"feed_file": feed_id})
-        for model, action, entries in writes.audit
+        for action, entries in writes.audit
     )
 
 

@@ -11,9 +11,17 @@ from audit.events import AuditEvent
 from audit.models import AuditLogEntry
 from imports.models import FeedStatus
 from records.crypto import decrypt_my_number, my_number_blind_index
-from records.models import ResidencyPeriod, ResidencyStatus, Resident
+from records.models import NonResidentSource, ResidencyPeriod, ResidencyStatus, Resident
 from records.rules.residency import is_resident_on, status_on
-from tests.feed.helpers import change, new_my_number, periods_of, receive, receive_and_process, resident
+from tests.feed.helpers import (
+    change,
+    feed_staff,
+    new_my_number,
+    periods_of,
+    receive,
+    receive_and_process,
+    resident,
+)
 
 pytestmark = pytest.mark.django_db
 D = date
@@ -199,15 +207,18 @@ def test_audit_entries_for_bulk_writes_and_one_event_per_file():
     updated = AuditLogEntry.objects.get(object_pk=str(person.pk), action=AuditLogEntry.Action.UPDATE,
                                         content_type__model="resident")
     assert updated.changes_dict["address"] == ["埼玉県越谷市越ヶ谷1-1", "越谷市監査"]
-    assert events.get().additional_data["audit_entries"] == 1 + 1 + 3  # the file's entries come just before it
+    # one entry per person, holding the periods written for them: the derived initial one and the new one
+    assert updated.changes_dict["residency_periods"] == [
+        "None", f"1980-04-01–2025-04-01 resident {person.postal_code} 埼玉県越谷市越ヶ谷1-1 (initial); "
+                "2025-04-01– resident 343-0001 越谷市監査 (address_change)"]
+    assert events.get().additional_data["audit_entries"] == 1 + 1  # the file's entries come just before it
     baby = Resident.objects.get(address_number="400070")
     created = AuditLogEntry.objects.get(object_pk=str(baby.pk), action=AuditLogEntry.Action.CREATE,
                                         content_type__model="resident")
     assert created.changes_dict["my_number_ciphertext"] == ["********", "********"]
+    assert created.changes_dict["residency_periods"] == ["None", "2025-05-05– resident 343-0001 埼玉県越谷市越ヶ谷1-1 (birth)"]
     assert my_number not in created.changes_text
-    period_entries = AuditLogEntry.objects.filter(content_type__model="residencyperiod")
-    # the person's two derived periods... one initial, one new; the baby's one
-    assert period_entries.filter(action=AuditLogEntry.Action.CREATE).count() == 3
+    assert not AuditLogEntry.objects.filter(content_type__model="residencyperiod").exists()
     for entry in AuditLogEntry.objects.all():
         assert my_number not in str(entry.changes) + entry.changes_text + str(entry.additional_data)
 
@@ -269,55 +280,76 @@ def test_the_entries_of_a_files_writes_name_it_and_come_just_before_its_event():
     event = AuditLogEntry.objects.get(event=AuditEvent.FEED_APPLIED, object_pk=str(feed.pk))
     count = event.additional_data["audit_entries"]
     data = event.additional_data
-    assert count == (data["residents_created"] + data["residents_updated"] + data["periods_created"]
-                     + data["periods_updated"]) == 1 + 1 + 2 + 1
+    assert count == data["residents_created"] + data["residents_updated"] == 1 + 1
+    assert (data["periods_created"], data["periods_updated"]) == (3, 0)  # in the people's entries
     before = list(AuditLogEntry.objects.filter(seq__gte=event.seq - count, seq__lt=event.seq).order_by("seq"))
     assert [e.seq for e in before] == list(range(event.seq - count, event.seq))
     arrived = Resident.objects.get(address_number="300075")
-    periods = {str(pk) for pk in
-               ResidencyPeriod.objects.filter(resident__in=[person, arrived]).values_list("pk", flat=True)}
     assert {(e.content_type.model, e.object_pk, e.action) for e in before} == {
         ("resident", str(arrived.pk), AuditLogEntry.Action.CREATE),
         ("resident", str(person.pk), AuditLogEntry.Action.UPDATE),
-        *(("residencyperiod", pk, AuditLogEntry.Action.CREATE) for pk in periods),
     }
     assert all(e.actor == feed.uploaded_by and e.additional_data == {"feed_file": feed.pk} for e in before)
 
 
-def test_period_entries_have_auditlogs_shape_and_repr():
-    person = resident("200077")
-    receive_and_process([change("move_out", "2025-06-01", "200077", address='東京都"港区"\\1', postal="105-0001")])
-    initial, moved = ResidencyPeriod.objects.filter(resident=person).order_by("valid_from")
-    entry = AuditLogEntry.objects.get(content_type__model="residencyperiod", object_pk=str(moved.pk))
-    assert entry.action == AuditLogEntry.Action.CREATE
-    assert entry.object_repr == str(moved)
-    assert entry.changes_dict == {
-        "id": ["None", str(moved.pk)], "resident": ["None", str(person.pk)], "valid_from": ["None", "2025-06-01"],
-        "status": ["None", "moved_out"], "address": ["None", '東京都"港区"\\1'], "postal_code": ["None", "105-0001"],
-        "cause": ["None", "move_out"],
-    }
-    entry = AuditLogEntry.objects.get(content_type__model="residencyperiod", object_pk=str(initial.pk))
-    assert entry.changes_dict["valid_until"] == ["None", "2025-06-01"]
-    assert entry.changes_dict["cause"] == ["None", "initial"]
-    assert entry.object_repr == str(initial)
+def test_a_persons_entry_holds_the_periods_the_file_wrote_as_they_were_and_are():
+    """The file's entry for a person lists the periods it added or changed (under residency_periods, the
+    periods' relation): a stored period it changes appears before and after; one it only adds, after."""
+    person = resident("200077", moved_in_on=D(2001, 2, 3))
+    receive_and_process([change("move_out", "2025-06-01", "200077", address='東京都"港区"\\1', postal="105-0001")],
+                        name="1.csv")
+    entry = AuditLogEntry.objects.filter(content_type__model="resident", object_pk=str(person.pk)).latest("seq")
+    held = f"{person.postal_code} 埼玉県越谷市越ヶ谷1-1"
+    assert entry.changes_dict["residency_periods"] == [
+        "None", f"2001-02-03–2025-06-01 resident {held} (initial); "
+                '2025-06-01– moved_out 105-0001 東京都"港区"\\1 (move_out)']
+    # a later file: an address change before the move-out splits the stored initial period
+    receive_and_process([change("address_change", "2020-01-01", "200077", address="越谷市中町")], name="2.csv")
+    entry = AuditLogEntry.objects.filter(content_type__model="resident", object_pk=str(person.pk)).latest("seq")
+    assert entry.action == AuditLogEntry.Action.UPDATE
+    assert entry.changes_dict == {"residency_periods": [
+        f"2001-02-03–2025-06-01 resident {held} (initial)",
+        f"2001-02-03–2020-01-01 resident {held} (initial); "
+        "2020-01-01–2025-06-01 resident 343-0001 越谷市中町 (address_change)"]}  # the current fields did not change
+    assert entry.object_repr == str(person)
+
+
+def test_a_protected_persons_history_in_a_file_entry_is_withheld_like_their_address(admin_user):
+    from audit.reports import entry_change_rows, entry_row
+
+    person = resident("200079")
+    Resident.objects.filter(pk=person.pk).update(is_protected=True)
+    receive_and_process([change("move_out", "2025-06-01", "200079", address="東京都港区1", postal="105-0001")])
+    entry = AuditLogEntry.objects.filter(content_type__model="resident", object_pk=str(person.pk)).latest("seq")
+    rows = {row.field: row for row in entry_change_rows(entry)}
+    assert rows["residency_periods"].label == "住民期間"
+    assert "東京都港区1" in rows["residency_periods"].after
+    masked = entry_row(entry, mask_address=True)["changes"]
+    assert "住民期間" in masked and "港区" not in masked and "105-0001" not in masked
 
 
 def test_a_persons_period_entries_are_in_their_audit_history_and_kept_while_they_are_held():
     """The auditor's resident history and the disclosure document (audit_entries_about_resident) list the
-    entries of the person's residency periods; an audit purge, however far it looks, keeps them (and
-    those of the person's records, deleted ones included) while the person is under a hold."""
+    entries of the person's residency periods (a registration's own; a file's are in the person's entry);
+    an audit purge, however far it looks, keeps them (and those of the person's records, deleted ones
+    included) while the person is under a hold."""
     from audit.selectors import audit_entries_about_resident
-    from records.services import vaccination_record_delete
+    from records.services import non_resident_register, vaccination_record_delete
     from retention.classes import AuditEntries
     from tests.factories import VaccinationRecordFactory
 
-    person = resident("200078")
+    person = non_resident_register(
+        actor=feed_staff(), address_number="200078", name="越谷　花子", name_kana="コシガヤ　ハナコ", sex=2,
+        birth_date=D(1980, 4, 1), address="東京都港区1", registered_from=D(2024, 4, 1), source=NonResidentSource.PAPER,
+        source_document="接種済証")
+    registered = ResidencyPeriod.objects.get(resident=person)
     record = VaccinationRecordFactory(resident=person)
-    receive_and_process([change("move_out", "2025-06-01", "200078", address="東京都港区1", postal="105-0001")])
-    periods = {str(pk) for pk in ResidencyPeriod.objects.filter(resident=person).values_list("pk", flat=True)}
-    assert len(periods) == 2
+    receive_and_process([change("move_in", "2025-06-01", "200078", address="越谷市中町")])
+    assert ResidencyPeriod.objects.filter(resident=person).count() == 2
     history = list(audit_entries_about_resident(resident_id=person.pk))
-    assert {e.object_pk for e in history if e.content_type.model == "residencyperiod"} == periods
+    assert {e.object_pk for e in history if e.content_type.model == "residencyperiod"} == {str(registered.pk)}
+    filed = [e for e in history if "feed_file" in (e.additional_data or {})]
+    assert "越谷市中町" in filed[0].changes_dict["residency_periods"][1]
     assert {e.object_pk for e in history if e.content_type.model == "vaccinationrecord"} == {str(record.pk)}
 
     gone = VaccinationRecordFactory(resident=person, vaccinated_on=record.vaccinated_on - timedelta(days=40))
@@ -332,23 +364,19 @@ def test_a_persons_period_entries_are_in_their_audit_history_and_kept_while_they
 
 def test_diff_text_is_what_json_text_makes_of_it():
     from audit.chain import json_text
-    from imports.feed.applying import _period_created_json, changes_json
+    from imports.feed.applying import _history_diff, changes_json
     from records.rules.residency import Period
 
     changes = {"name": ['越谷"\\\t花子', "x\ny"], "address": ["None", "越谷市"], "sex": ["1", "2"],
                "my_number_index": ["********", "********"]}
     assert changes_json(changes) == json_text(changes)
     assert changes_json({}) == json_text({})
-    for period in (Period("resident", D(2025, 1, 2), None, "", "", ""),
-                   Period("moved_out", D(2025, 1, 2), D(2025, 3, 4), '住所"\\\t', "343-0001", "move_out")):
-        expected = {"id": ["None", "7"], "resident": ["None", "9"], "valid_from": ["None", "2025-01-02"],
-                    "status": ["None", period.status]}
-        for name in ("address", "postal_code", "cause"):
-            if getattr(period, name):
-                expected[name] = ["None", getattr(period, name)]
-        if period.valid_until:
-            expected["valid_until"] = ["None", period.valid_until.isoformat()]
-        assert _period_created_json(7, 9, period) == json_text(expected)
+    periods = [Period("resident", D(2025, 1, 2), None, "", "", ""),
+               Period("moved_out", D(2025, 1, 2), D(2025, 3, 4), '住所"\\\t', "343-0001", "move_out")]
+    history = {"residency_periods": _history_diff(periods[:1], periods)}
+    assert history["residency_periods"] == [
+        "2025-01-02– resident ()", '2025-01-02– resident (); 2025-01-02–2025-03-04 moved_out 343-0001 住所"\\\t (move_out)']
+    assert changes_json(history) == json_text(history)
 
 
 def test_free_text_with_tabs_backslashes_and_quotes_is_stored_as_sent():
