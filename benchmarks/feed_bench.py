@@ -285,15 +285,16 @@ def main() -> None:
             original = getattr(owner, name)
 
             def wrapper(*a: object, **k: object) -> object:
-                began = time.perf_counter()
+                began, cpu_began = time.perf_counter(), time.process_time()
                 try:
                     return original(*a, **k)
                 finally:
-                    phases[name] = phases.get(name, 0.0) + time.perf_counter() - began
+                    wall, cpu = phases.get(name, (0.0, 0.0))
+                    phases[name] = (wall + time.perf_counter() - began, cpu + time.process_time() - cpu_began)
 
             setattr(owner, name, wrapper)
 
-        for name in ("_parse", "_load", "_apply_rows", "_write", "_copy_into", "_audit_entries", "_audit",
+        for name in ("_parse", "_load", "_select", "_apply_rows", "_plan", "_write", "_copy_into", "_update_from", "_audit_entries", "_audit",
                      "_save_row_errors"):
             timed(applying, name)
         from audit import services as audit_services
@@ -324,8 +325,9 @@ def main() -> None:
                   "_copy_into": "  of which COPYs (new rows; updates' rows)",
                   "_audit_entries": "  of which building audit entries (overlaps the UPDATE)",
                   "chain_and_copy_batch": "  of which chaining + COPY of audit rows"}
-        for name, seconds in phases.items():
-            print(f"    {labels.get(name, name):<42} {seconds:6.2f} s")
+        print(f"    {'step':<42} {'wall':>8} {'CPU':>8}")
+        for name, (seconds, cpu) in phases.items():
+            print(f"    {labels.get(name, name):<42} {seconds:6.2f} s {cpu:6.2f} s")
         reference = reference_writes()
         print(f"reference, the same writes replayed inside PostgreSQL (rolled back): {sum(reference.values()):.2f} s "
               f"-> at most {len(rows) / sum(reference.values()):,.0f} changes/s for any engine on this schema")

@@ -1,6 +1,7 @@
 """Values as fields of PostgreSQL's COPY text format, for the bulk writers that format their own lines
 (audit.chain, imports.services.inserting, imports.feed.applying): tab-separated, ``\\N`` for null,
-backslash, tab, newline and carriage return escaped."""
+backslash, tab, newline and carriage return escaped. And the ids such rows take from their tables'
+sequences."""
 
 import re
 from datetime import date, datetime
@@ -30,3 +31,25 @@ def copy_field(value: Any) -> str:
     if kind is date or kind is datetime:
         return value.isoformat()  # type: ignore[no-any-return]
     return str(value)
+
+
+def sequence_ids_take(cursor: Any, counts: dict[str, int]) -> dict[str, list[int]]:
+    """``count`` new ids from the ``id`` sequence of each table in ``counts`` (a table name from a model's
+    metadata), in one round trip after one lookup of the sequences: rows COPYed straight into their table
+    carry them, and whatever refers to them knows them before they are written.
+
+    The sequence is passed as a ``regclass`` parameter, a constant to the planner: naming it with
+    ``pg_get_serial_sequence()`` inside ``nextval()`` looked it up again for every id, six times slower
+    (87,000 ids: 0.24 s against 0.04 s)."""
+    tables = [table for table, count in counts.items() if count > 0]
+    if not tables:
+        return {table: [] for table in counts}
+    cursor.execute("SELECT " + ", ".join(["pg_get_serial_sequence(%s, 'id')"] * len(tables)), tables)
+    sequences = cursor.fetchone()
+    cursor.execute(
+        # Only placeholders are joined: the names and counts are parameters.
+        "SELECT " + ", ".join(["(SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s))"] * len(tables)),  # noqa: S608
+        [value for sequence, table in zip(sequences, tables, strict=True) for value in (sequence, counts[table])],
+    )
+    taken = dict(zip(tables, cursor.fetchone(), strict=True))
+    return {table: taken.get(table) or [] for table in counts}

@@ -24,7 +24,7 @@ from audit.chain import BatchEntry
 from audit.models import AuditLogEntry
 from audit.services import audit_entries_bulk_write
 from imports.selectors import import_existing_events
-from koshigaya_vax.pgcopy import COPY_NULL, COPY_SPECIAL, copy_field, copy_text
+from koshigaya_vax.pgcopy import COPY_NULL, COPY_SPECIAL, copy_field, copy_text, sequence_ids_take
 from records.models import RecordSource, VaccinationRecord
 
 # The values a row contributes, in this order; the rest (id, timestamps, source, import) are the same for
@@ -83,9 +83,8 @@ def _insert_postgresql(rows: Sequence[RecordValues], fixed: tuple[Any, ...], cha
     with connection.cursor() as cursor, connection.wrap_database_errors:
         # Every row's id is taken from the table's sequence first (one round trip): the RETURNING list then
         # says which rows went in without matching rows to keys, and ids of rows found held are left unused.
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                       [VaccinationRecord._meta.db_table, len(rows)])
-        ids = [record_id for (record_id,) in cursor.fetchall()]
+        table_name = VaccinationRecord._meta.db_table
+        ids = sequence_ids_take(cursor, {table_name: len(rows)})[table_name]
         cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_TABLE}")
         cursor.execute(
             # Identifiers only, all from the model's metadata: nothing from the file reaches the SQL text.

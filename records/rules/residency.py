@@ -130,7 +130,9 @@ def place_change(periods: Sequence[Period], change: Change) -> list[Period]:
         if period.valid_from == on:
             continue  # replaced by the new period
         if period.valid_from < on and (period.valid_until is None or period.valid_until > on):
-            period = replace(period, valid_until=on)
+            # The constructor, not dataclasses.replace (which reads the fields back by name): a change file
+            # closes tens of thousands of periods.
+            period = Period(period.status, period.valid_from, on, period.address, period.postal_code, period.cause)
         placed.append(period)
     placed.append(opened)
     placed.sort(key=lambda p: p.valid_from)
