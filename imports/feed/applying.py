@@ -450,12 +450,11 @@ class _NewPeriod:
 
 @dataclass
 class _Writes:
-    # People the file creates, with the diff of their residency history (see _history_diff).
-    created: list[tuple[_Person, list[str]]] = field(default_factory=list)
-    # People it changes, with their diff: their fields and/or their residency history.
-    changed: list[tuple[_Person, dict[str, list[str]]]] = field(default_factory=list)
-    # Those of them whose own row changes (not only their history).
-    updated: list[_Person] = field(default_factory=list)
+    created: list[_Person] = field(default_factory=list)
+    updated: list[_Person] = field(default_factory=list)  # people whose own row changes
+    # Every person the file touched: the stored periods it changed, as they were, and the periods it added
+    # or changed, as they are (the diffs are made from these while PostgreSQL applies the updates).
+    histories: list[tuple[_Person, list[Period], list[Period]]] = field(default_factory=list)
     periods_created: list[_NewPeriod] = field(default_factory=list)
     periods_updated: list[tuple[int, int, Period]] = field(default_factory=list)  # (id, resident id, period now)
     # The audit entries of all of it, by action (built while PostgreSQL applies the updates).
@@ -468,9 +467,9 @@ def _period_values(period: Period) -> tuple[str, date | None, str, str, str]:
 
 
 def _plan(people: dict[str, _Person]) -> _Writes:
-    """What to write: residents created and updated, periods created and updated, and each person's diff.
-    place_change never drops a start date (a same-day change replaces the period in place), so a stored
-    period is only ever updated."""
+    """What to write: residents created and updated, periods created and updated, and what the file did to
+    each person's history. place_change never drops a start date (a same-day change replaces the period in
+    place), so a stored period is only ever updated."""
     writes = _Writes()
     for person in people.values():
         before: list[Period] = []
@@ -486,17 +485,11 @@ def _plan(people: dict[str, _Person]) -> _Writes:
                 writes.periods_updated.append((pk, person.id, period))  # type: ignore[arg-type]
                 before.append(stored)
                 after.append(period)
-        history = _history_diff(before, after) if after else None
+        writes.histories.append((person, before, after))
         if person.before is None:
-            writes.created.append((person, history or ["None", "None"]))
-            continue
-        changes = _diff(RESIDENT_FIELDS, person.before, [person.values[name] for name in RESIDENT_FIELDS])
-        if changes:
+            writes.created.append(person)
+        elif person.before != tuple([person.values[name] for name in RESIDENT_FIELDS]):
             writes.updated.append(person)
-        if history:
-            changes[HISTORY_KEY] = history
-        if changes:
-            writes.changed.append((person, changes))
     return writes
 
 
@@ -513,10 +506,10 @@ def _new_resident_values(person: _Person, now: datetime) -> dict[str, Any]:
 def _write_generic(writes: _Writes, now: datetime) -> None:
     """The ORM's bulk writes (SQLite in development and tests)."""
     created = [Resident(**{k: v for k, v in _new_resident_values(p, now).items() if k != "id"})
-               for p, _ in writes.created]
+               for p in writes.created]
     for batch in _batches(created, WRITE_BATCH):
         Resident.objects.bulk_create(batch)
-    for (person, _), resident in zip(writes.created, created, strict=True):
+    for person, resident in zip(writes.created, created, strict=True):
         person.id = resident.pk
     updated = [Resident(id=person.id, address_number=person.address_number, **person.values, updated_at=now)
                for person in writes.updated]
@@ -639,14 +632,14 @@ def _write_postgresql(writes: _Writes, now: datetime) -> None:
         ids = sequence_ids_take(cursor, {Resident._meta.db_table: len(writes.created),
                                          ResidencyPeriod._meta.db_table: len(writes.periods_created)})
         resident_ids, period_ids = ids[Resident._meta.db_table], ids[ResidencyPeriod._meta.db_table]
-        for (person, _), pk in zip(writes.created, resident_ids, strict=True):
+        for person, pk in zip(writes.created, resident_ids, strict=True):
             person.id = pk
         for item, pk in zip(writes.periods_created, period_ids, strict=True):
             item.id = pk
         if writes.created:
             values = itemgetter(*_NEW_RESIDENT_FIELDS)
             _copy_into(cursor, quote(Resident._meta.db_table), _columns(Resident, _NEW_RESIDENT_FIELDS),
-                       _row_lines(values(_new_resident_values(p, now)) for p, _ in writes.created))
+                       _row_lines(values(_new_resident_values(p, now)) for p in writes.created))
         if writes.periods_created:
             _copy_into(cursor, quote(ResidencyPeriod._meta.db_table), _columns(ResidencyPeriod, _NEW_PERIOD_FIELDS),
                        (_period_line(item.id, item.resident.id, item.period, stamp)  # type: ignore[arg-type]
@@ -718,16 +711,20 @@ def _history_diff(before: list[Period], after: list[Period]) -> list[str]:
 def _audit_entries(writes: _Writes) -> list[tuple[int, list[BatchEntry]]]:
     """One entry per person the file created or changed, by action, in the order they are chained."""
     residents_created: list[BatchEntry] = []
-    for person, history in writes.created:
+    residents_changed: list[BatchEntry] = []
+    for person, before, after in writes.histories:
         pk = person.id
         values = person.values
-        changes = {"id": ["None", str(pk)], HISTORY_KEY: history, **_diff(
-            _CREATED_RESIDENT_FIELDS, _NOTHING, [person.address_number, *[values[n] for n in RESIDENT_FIELDS]])}
-        residents_created.append((str(pk), pk, _resident_repr(person), changes_json(changes)))
-    residents_changed: list[BatchEntry] = [
-        (str(person.id), person.id, _resident_repr(person), changes_json(changes))
-        for person, changes in writes.changed
-    ]
+        if person.before is None:
+            changes = {"id": ["None", str(pk)], HISTORY_KEY: _history_diff(before, after), **_diff(
+                _CREATED_RESIDENT_FIELDS, _NOTHING, [person.address_number, *[values[n] for n in RESIDENT_FIELDS]])}
+            residents_created.append((str(pk), pk, _resident_repr(person), changes_json(changes)))
+            continue
+        changes = _diff(RESIDENT_FIELDS, person.before, [values[name] for name in RESIDENT_FIELDS])
+        if after:
+            changes[HISTORY_KEY] = _history_diff(before, after)
+        if changes:
+            residents_changed.append((str(pk), pk, _resident_repr(person), changes_json(changes)))
     return [(AuditLogEntry.Action.CREATE, residents_created), (AuditLogEntry.Action.UPDATE, residents_changed)]
 
 
