@@ -216,7 +216,8 @@ def test_audit_entries_for_bulk_writes_and_one_event_per_file():
     created = AuditLogEntry.objects.get(object_pk=str(baby.pk), action=AuditLogEntry.Action.CREATE,
                                         content_type__model="resident")
     assert created.changes_dict["my_number_ciphertext"] == ["********", "********"]
-    assert created.changes_dict["residency_periods"] == ["None", "2025-05-05– resident 343-0001 埼玉県越谷市越ヶ谷1-1 (birth)"]
+    assert created.changes_dict["residency_periods"] == [
+        "None", "2025-05-05– resident 343-0001 埼玉県越谷市越ヶ谷1-1 (birth)"]
     assert my_number not in created.changes_text
     assert not AuditLogEntry.objects.filter(content_type__model="residencyperiod").exists()
     for entry in AuditLogEntry.objects.all():
@@ -375,7 +376,8 @@ def test_diff_text_is_what_json_text_makes_of_it():
                Period("moved_out", D(2025, 1, 2), D(2025, 3, 4), '住所"\\\t', "343-0001", "move_out")]
     history = {"residency_periods": _history_diff(periods[:1], periods)}
     assert history["residency_periods"] == [
-        "2025-01-02– resident ()", '2025-01-02– resident (); 2025-01-02–2025-03-04 moved_out 343-0001 住所"\\\t (move_out)']
+        "2025-01-02– resident ()",
+        '2025-01-02– resident (); 2025-01-02–2025-03-04 moved_out 343-0001 住所"\\\t (move_out)']
     assert changes_json(history) == json_text(history)
 
 
