@@ -692,14 +692,10 @@ def _resident_repr(person: _Person) -> str:
 def _period_text(period: Period) -> str:
     """A period as one line of a history diff: ``2019-04-01–2025-06-01 resident 343-0001 越谷市… (initial)``
     (stored values, as django-auditlog writes them; the end is open while the period is current)."""
-    parts = [f"{period.valid_from.isoformat()}–{'' if period.valid_until is None else period.valid_until.isoformat()}",
-             period.status]
-    if period.postal_code:
-        parts.append(period.postal_code)
-    if period.address:
-        parts.append(period.address[:200])
-    parts.append(f"({period.cause})")
-    return " ".join(parts)
+    until = "" if period.valid_until is None else period.valid_until.isoformat()
+    postal_code = f" {period.postal_code}" if period.postal_code else ""
+    address = f" {period.address[:200]}" if period.address else ""
+    return f"{period.valid_from.isoformat()}–{until} {period.status}{postal_code}{address} ({period.cause})"
 
 
 def _history_diff(before: list[Period], after: list[Period]) -> list[str]:

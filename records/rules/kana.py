@@ -8,9 +8,12 @@ _SPACES = re.compile(r"\s+")
 _KATAKANA = re.compile(r"^[\u30A0-\u30FF]+$")
 
 
+_HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+
+
 def to_katakana(text: str) -> str:
     """Hiragana to katakana (ぁ..ゖ -> ァ..ヶ); everything else unchanged."""
-    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+    return text.translate(_HIRAGANA_TO_KATAKANA)
 
 
 def normalize_kana(raw: str) -> str:
