@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from imports.csvformat import RowError, header_key
 from records.rules.dates import DateParseError, parse_date
-from records.rules.kana import is_katakana_name, kana_key, name_key, normalize_kana
+from records.rules.kana import is_katakana_name, kana_key_of_normalized, name_key, normalize_kana
 from records.rules.mynumber import MyNumberError, normalize_my_number
 from records.rules.residency import (
     ADDRESS_CHANGE,
@@ -171,7 +171,7 @@ def validate_feed_row(cells: list[str], *, today: date) -> tuple[FeedRow | None,
 
 @lru_cache(maxsize=65536)
 def _keys(name_kana: str, name: str) -> tuple[str, str]:
-    return kana_key(name_kana), name_key(name)
+    return kana_key_of_normalized(name_kana), name_key(name)  # FeedRow.name_kana is normalize_kana's
 
 
 def keys_of(row: FeedRow) -> tuple[str, str]:

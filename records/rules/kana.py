@@ -26,7 +26,13 @@ def normalize_kana(raw: str) -> str:
 def kana_key(raw: str) -> str:
     """Comparison/search key: the stored form without spaces and with small kana made large, so
     ｼﾞｮｳ, ジョウ and じよう compare equal."""
-    return normalize_kana(raw).replace("\u3000", "").translate(_SMALL_TO_LARGE)
+    return kana_key_of_normalized(normalize_kana(raw))
+
+
+def kana_key_of_normalized(normalized: str) -> str:
+    """kana_key of a furigana already in normalize_kana's form (which is idempotent), without normalising
+    it again."""
+    return normalized.replace("\u3000", "").translate(_SMALL_TO_LARGE)
 
 
 def is_katakana_name(normalized: str) -> bool:
