@@ -78,6 +78,7 @@ RESIDENT_FIELDS = (
     "my_number_ciphertext", "my_number_index", "residency_status", "moved_in_on", "moved_out_on", "died_on",
 )
 _MASKED = frozenset({"my_number_ciphertext", "my_number_index"})
+_resident_values = itemgetter(*RESIDENT_FIELDS)  # a person's values dict -> RESIDENT_FIELDS' values, in order
 # A person's audit entry also holds the residency periods the file wrote for them, under the name of the
 # reverse relation (audit.reports labels it with the period model's name and masks it as an address).
 HISTORY_KEY = "residency_periods"
@@ -439,13 +440,15 @@ def changes_json(changes: dict[str, list[str]]) -> str:
 # --- Writing ----------------------------------------------------------------------------------------
 
 
-@dataclass
 class _NewPeriod:
-    """A period the file opens (``id`` set once inserted)."""
+    """A period the file opens (``id`` set once taken). A plain class: a file opens tens of thousands."""
 
-    resident: _Person
-    period: Period
-    id: int | None = None
+    __slots__ = ("id", "period", "resident")
+
+    def __init__(self, resident: _Person, period: Period) -> None:
+        self.resident = resident
+        self.period = period
+        self.id: int | None = None
 
 
 @dataclass
@@ -488,7 +491,7 @@ def _plan(people: dict[str, _Person]) -> _Writes:
         writes.histories.append((person, before, after))
         if person.before is None:
             writes.created.append(person)
-        elif person.before != tuple([person.values[name] for name in RESIDENT_FIELDS]):
+        elif person.before != _resident_values(person.values):
             writes.updated.append(person)
     return writes
 
@@ -713,10 +716,10 @@ def _audit_entries(writes: _Writes) -> list[tuple[int, list[BatchEntry]]]:
         values = person.values
         if person.before is None:
             changes = {"id": ["None", str(pk)], HISTORY_KEY: _history_diff(before, after), **_diff(
-                _CREATED_RESIDENT_FIELDS, _NOTHING, [person.address_number, *[values[n] for n in RESIDENT_FIELDS]])}
+                _CREATED_RESIDENT_FIELDS, _NOTHING, (person.address_number, *_resident_values(values)))}
             residents_created.append((str(pk), pk, _resident_repr(person), changes_json(changes)))
             continue
-        changes = _diff(RESIDENT_FIELDS, person.before, [values[name] for name in RESIDENT_FIELDS])
+        changes = _diff(RESIDENT_FIELDS, person.before, _resident_values(values))
         if after:
             changes[HISTORY_KEY] = _history_diff(before, after)
         if changes:
