@@ -16,6 +16,7 @@ from imports.permissions import (
     can_view_row_errors,
     is_clinic_bound,
 )
+from koshigaya_vax.pgcopy import array_literal
 from records.models import Clinic, Resident, VaccinationRecord, Vaccine
 
 # --- The import engine: bulk reads while processing a file (no actor: the import was scoped to its ----
@@ -29,12 +30,6 @@ class ResidentIdentity(NamedTuple):
     kana_key: str
     birth_date: date
     sex: int
-
-
-def _pg_array(values: Collection[str]) -> str:
-    """A PostgreSQL array literal, every element quoted. Passed as one text parameter: psycopg adapts a
-    long Python list element by element in Python, which costs more than the lookup itself."""
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 _IDENTITY_COLUMNS = ("id", "address_number", "my_number_index", "kana_key", "birth_date", "sex")
@@ -58,7 +53,7 @@ def import_resident_identities(
             cursor.execute(
                 f"SELECT {columns} FROM {table} WHERE {quote('address_number')} = ANY(%s::text[]) "  # noqa: S608
                 f"OR {quote('my_number_index')} = ANY(%s::text[])",
-                [_pg_array(address_numbers), _pg_array(my_number_indexes)],
+                [array_literal(address_numbers), array_literal(my_number_indexes)],
             )
             return [ResidentIdentity(*row) for row in cursor.fetchall()]
     lookups = (("address_number__in", list(address_numbers)), ("my_number_index__in", list(my_number_indexes)))
